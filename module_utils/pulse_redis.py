@@ -1,0 +1,190 @@
+# -*- coding: utf-8 -*-
+# Shared Redis connection code for pulse-ops modules.
+#
+# Every module that talks to Redis takes the same connection options, imports
+# redis-py the same guarded way and turns connection failures into the same
+# operator-facing messages. It must run with Debian 12's python3-redis 4.3 on
+# targets as well as with the newer redis-py in the controller's venv.
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+import traceback
+
+from ansible.module_utils.basic import missing_required_lib
+
+try:
+    import redis
+    from redis.exceptions import (
+        AuthenticationError,
+        ConnectionError as RedisConnectionError,
+        RedisError,
+        TimeoutError as RedisTimeoutError,
+    )
+except ImportError:
+    REDIS_IMPORT_ERROR = traceback.format_exc()
+    HAS_REDIS = False
+else:
+    REDIS_IMPORT_ERROR = None
+    HAS_REDIS = True
+
+
+# Options shared by every module; documented once in each module's DOCUMENTATION.
+CONNECTION_ARGUMENT_SPEC = dict(
+    login_host=dict(type="str", default="127.0.0.1"),
+    login_port=dict(type="int", default=6379),
+    login_unix_socket=dict(type="path"),
+    login_user=dict(type="str"),
+    login_password=dict(type="str", no_log=True),
+    db=dict(type="int", default=0),
+    tls=dict(type="bool", default=False),
+    validate_certs=dict(type="bool", default=True),
+    ca_certs=dict(type="path"),
+    client_cert_file=dict(type="path"),
+    client_key_file=dict(type="path"),
+    connect_timeout=dict(type="float", default=5.0),
+)
+
+CONNECTION_REQUIRED_TOGETHER = [["client_cert_file", "client_key_file"]]
+
+# What the server says when it refuses credentials, across Redis 5 to 7.
+_AUTH_REFUSED = ("WRONGPASS", "invalid password", "invalid username-password")
+_AUTH_MISSING = ("NOAUTH", "Authentication required")
+_AUTH_NOT_SET = ("without any password configured", "no password is set")
+
+
+def connection_argument_spec(**extra):
+    """Return the shared connection options merged with a module's own."""
+    spec = dict((name, dict(opts)) for name, opts in CONNECTION_ARGUMENT_SPEC.items())
+    spec.update(extra)
+    return spec
+
+
+def describe_target(params):
+    """Name the server in messages: the socket path or host:port, never a secret."""
+    if params.get("login_unix_socket"):
+        return "unix:%s" % params["login_unix_socket"]
+    return "%s:%s" % (params["login_host"], params["login_port"])
+
+
+def ensure_redis_library(module):
+    """Fail with Ansible's standard hint when redis-py is not importable."""
+    if not HAS_REDIS:
+        module.fail_json(
+            msg=missing_required_lib(
+                "redis", reason="to talk to Redis (on Debian: apt-get install python3-redis)"
+            ),
+            exception=REDIS_IMPORT_ERROR,
+        )
+
+
+def explain_error(params, action, error):
+    """Turn a redis-py error into a message naming action, server, cause and fix."""
+    target = describe_target(params)
+    text = str(error)
+    if isinstance(error, AuthenticationError) or any(s in text for s in _AUTH_REFUSED + _AUTH_MISSING):
+        if not params.get("login_password") or any(s in text for s in _AUTH_MISSING):
+            return (
+                "cannot %s on Redis at %s: the server requires a password and none was given "
+                "(set login_password to the server's requirepass)" % (action, target)
+            )
+        return (
+            "cannot %s on Redis at %s: the password was refused (login_password does not match "
+            "the server's requirepass; use the value from the vault)" % (action, target)
+        )
+    if any(s in text for s in _AUTH_NOT_SET):
+        return (
+            "cannot %s on Redis at %s: a password was given but the server has none configured "
+            "(leave login_password empty, or set requirepass on the server first)" % (action, target)
+        )
+    if isinstance(error, RedisTimeoutError):
+        return (
+            "cannot %s on Redis at %s: no answer within %s s (is the server overloaded, "
+            "or a firewall dropping packets?)" % (action, target, params.get("connect_timeout"))
+        )
+    if isinstance(error, RedisConnectionError):
+        return (
+            "cannot %s on Redis at %s: %s (is redis-server running and listening there? "
+            "check 'systemctl status redis-server')" % (action, target, text.rstrip("."))
+        )
+    return "cannot %s on Redis at %s: the server answered: %s" % (action, target, text)
+
+
+def connect(module, action="connect"):
+    """Return a connected redis.Redis client, or fail the module with a clear message.
+
+    The client decodes replies as UTF-8 text, and a PING proves both the
+    connection and the credentials before any module does anything else.
+    """
+    ensure_redis_library(module)
+    params = module.params
+    kwargs = dict(
+        db=params["db"],
+        password=params.get("login_password") or None,
+        username=params.get("login_user") or None,
+        socket_connect_timeout=params["connect_timeout"],
+        socket_timeout=max(params["connect_timeout"], 10.0),
+        decode_responses=True,
+    )
+    if params.get("login_unix_socket"):
+        kwargs["unix_socket_path"] = params["login_unix_socket"]
+    else:
+        kwargs.update(host=params["login_host"], port=params["login_port"])
+        if params["tls"]:
+            kwargs.update(
+                ssl=True,
+                ssl_cert_reqs="required" if params["validate_certs"] else "none",
+                ssl_ca_certs=params.get("ca_certs"),
+                ssl_certfile=params.get("client_cert_file"),
+                ssl_keyfile=params.get("client_key_file"),
+            )
+    try:
+        client = redis.Redis(**kwargs)
+        client.ping()
+    except RedisError as error:
+        # Redis refuses even PING while a failed save blocks writes; the
+        # connection and the credentials are fine, and callers report MISCONF.
+        if not str(error).startswith("MISCONF"):
+            module.fail_json(msg=explain_error(params, action, error))
+    return client
+
+
+def run(module, action, call, *args, **kwargs):
+    """Run one client call; a Redis error fails the module with a clear message."""
+    try:
+        return call(*args, **kwargs)
+    except RedisError as error:
+        module.fail_json(msg=explain_error(module.params, action, error))
+
+
+def config_get(module, client, name):
+    """Return one setting from CONFIG GET as text ('' when the server has none)."""
+    reply = run(module, "read setting %s" % name, client.config_get, name)
+    return reply.get(name, "")
+
+
+def server_time(client):
+    """The server's clock as float seconds: LASTSAVE is measured on it, not ours."""
+    seconds, micros = client.time()
+    return seconds + micros / 1e6
+
+
+def lastsave(client):
+    """LASTSAVE as Unix seconds (redis-py hands it back as a local datetime)."""
+    value = client.lastsave()
+    return int(value.timestamp()) if hasattr(value, "timestamp") else int(value)
+
+
+def wait_for(predicate, timeout, interval=0.1):
+    """Poll predicate() until it returns a truthy value or timeout seconds pass.
+
+    Returns the last value predicate() produced (falsy on timeout).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
