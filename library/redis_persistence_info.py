@@ -61,7 +61,7 @@ config:
   returned: always
   type: dict
   sample: {"save": "900 1 300 10 60 10000", "appendonly": "yes", "dir": "/var/lib/redis"}
-keys:
+key_count:
   description: Number of keys in all databases.
   returned: always
   type: int
@@ -71,6 +71,13 @@ keyspace:
   returned: always
   type: dict
   sample: {"db0": {"keys": 1042, "expires": 1000, "avg_ttl": 0}}
+expired_since_start:
+  description:
+    - Keys that expired since the server started, at load time included (C(expired_keys) +
+      C(rdb_last_load_keys_expired)). After a restart, RV(key_count) plus this is at least the count before it.
+  returned: always
+  type: int
+  sample: 3
 loading:
   description: Whether the server is still loading its dataset from disk.
   returned: always
@@ -252,6 +259,7 @@ def main():
     server = run(module, "read INFO server", client.info, "server")
     memory = run(module, "read INFO memory", client.info, "memory")
     keyspace = run(module, "read INFO keyspace", client.info, "keyspace")
+    stats = run(module, "read INFO stats", client.info, "stats")
     config = dict((name, config_get(module, client, name)) for name in SETTINGS)
     lastsave_epoch = run(module, "read LASTSAVE", lastsave, client)
     now = run(module, "read TIME", server_time, client)
@@ -269,8 +277,9 @@ def main():
         problems=find_problems(config, info, data_dir, memory.get("used_memory", 0)),
         persistence=info,
         config=config,
-        keys=sum(stats.get("keys", 0) for stats in keyspace.values()),
+        key_count=sum(stats.get("keys", 0) for stats in keyspace.values()),
         keyspace=keyspace,
+        expired_since_start=stats.get("expired_keys", 0) + info.get("rdb_last_load_keys_expired", 0),
         loading=bool(info.get("loading")),
         lastsave=lastsave_epoch,
         lastsave_age=max(0, int(now) - lastsave_epoch),

@@ -10,7 +10,7 @@ def test_bare_server_reports_that_nothing_reaches_disk(redis_server):
     assert result["problems"] == [
         "save rules are empty and appendonly is off: nothing reaches the disk, every key is lost on restart",
     ]
-    assert result["keys"] == 0
+    assert result["key_count"] == 0
     assert result["loading"] is False
     assert result["data_dir"]["path"] == str(redis_server.data_dir)
     assert result["data_dir"]["writable_by_server"] is True
@@ -25,7 +25,7 @@ def test_configured_server_has_no_problems_and_counts_keys(redis_server):
     client.set("c", 3)
     result = run_module("redis_persistence_info", redis_server.args, check_mode=True)
     assert result["problems"] == []
-    assert result["keys"] == 3
+    assert result["key_count"] == 3
     assert result["config"]["appendonly"] == "yes"
     assert result["changed"] is False
 

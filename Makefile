@@ -1,0 +1,92 @@
+# pulse-ops: two commands on a fresh machine.
+#   make deploy   the full stack on the local sandbox (pulse-sandbox container)
+#   make test     lint, unit tests, every molecule scenario
+# Each installs what it needs itself: Debian packages, the venvs, the image.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+VENV_DEBIAN := .venv-debian
+PYTHON      ?= python3
+SANDBOX_INV := inventories/sandbox
+VAULT_ID    := sandbox@.vault/sandbox.pass
+SCENARIOS   := $(notdir $(wildcard molecule/*))
+
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export CONTAINERS_CONF := $(CURDIR)/containers.conf
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR ?= 0
+export PY_COLORS ?= 0
+
+.PHONY: help deploy test lint unit unit-debian molecule system-deps system-deps-test image sandbox \
+        sandbox-destroy vault venv bench clean
+
+help:
+	@echo "make deploy   converge the full stack on the local sandbox (run it again: nothing changes)"
+	@echo "make test     lint, unit tests (venv and Debian 12 library versions), every molecule scenario"
+	@echo "make bench    time a fresh converge and an idempotent re-run (BENCHMARKS.md)"
+
+# --- toolchain --------------------------------------------------------------
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	ansible-galaxy collection install -r requirements.yml >/dev/null
+	touch $@
+
+$(VENV_DEBIAN)/.installed: requirements-debian.txt requirements.txt
+	$(PYTHON) -m venv $(VENV_DEBIAN)
+	$(VENV_DEBIAN)/bin/pip install -q --disable-pip-version-check -r requirements-debian.txt \
+	    "$$(grep '^ansible-core==' requirements.txt)" "$$(grep '^pytest==' requirements.txt)"
+	touch $@
+
+venv: $(VENV)/.installed
+
+system-deps:
+	scripts/system-deps.sh deploy
+
+system-deps-test:
+	scripts/system-deps.sh test
+
+image: system-deps
+	scripts/build-image.sh
+
+# --- make deploy ------------------------------------------------------------
+sandbox: image
+	scripts/sandbox.sh up
+
+sandbox-destroy:
+	scripts/sandbox.sh destroy
+
+vault: venv
+	scripts/sandbox-vault.sh
+
+deploy: venv sandbox vault
+	ansible-playbook playbooks/site.yml -i $(SANDBOX_INV) --vault-id $(VAULT_ID)
+
+# --- make test --------------------------------------------------------------
+lint: venv
+	yamllint --strict .
+	ruff check library module_utils doc_fragments tests bench
+	ansible-lint --profile production --strict
+	for m in $(basename $(notdir $(wildcard library/*.py))); do \
+	    ansible-doc -M library $$m >/dev/null || { echo "ansible-doc cannot render $$m"; exit 1; }; \
+	done
+
+unit: venv system-deps-test
+	pytest tests
+
+unit-debian: $(VENV_DEBIAN)/.installed system-deps-test
+	$(VENV_DEBIAN)/bin/pytest tests
+
+molecule: venv image
+	for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
+
+test: lint unit unit-debian molecule
+
+bench: venv image vault
+	bench/converge.sh
+
+clean: sandbox-destroy
+	rm -rf $(VENV) $(VENV_DEBIAN)

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages pulse-ops needs on the controller, when missing.
+#   deploy: podman + runc (sandbox container), debootstrap (its image)
+#   test:   the same, plus redis-server (unit tests start throwaway servers)
+set -euo pipefail
+
+want=(podman runc debootstrap uidmap slirp4netns fuse-overlayfs)
+[ "${1:-deploy}" = test ] && want+=(redis-server)
+
+missing=()
+for pkg in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "missing Debian packages: ${missing[*]}; install them as root: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The package starts a system-wide Redis; the tests start their own.
+if [[ " ${missing[*]} " == *" redis-server "* ]] && command -v systemctl >/dev/null \
+    && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl disable --now redis-server >/dev/null 2>&1 || true
+fi
