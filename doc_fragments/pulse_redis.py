@@ -2,9 +2,7 @@
 # Documentation of the Redis connection options that every pulse-ops module
 # shares (module_utils/pulse_redis.py defines them once).
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 
 class ModuleDocFragment(object):

@@ -2,9 +2,7 @@
 # -*- coding: utf-8 -*-
 # Prove that Redis can put its data on disk now: BGSAVE and watch LASTSAVE advance.
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---

@@ -2,9 +2,7 @@
 # -*- coding: utf-8 -*-
 # Make a running Redis server's persistence settings equal the desired ones.
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -62,7 +60,15 @@ options:
   maxmemory_policy:
     description: What Redis does when C(maxmemory) is reached. C(noeviction) keeps every session.
     type: str
-    choices: [noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl]
+    choices:
+      - noeviction
+      - allkeys-lru
+      - allkeys-lfu
+      - allkeys-random
+      - volatile-lru
+      - volatile-lfu
+      - volatile-random
+      - volatile-ttl
   aof_rewrite_timeout:
     description: Seconds to wait for the AOF rewrite that turning C(appendonly) on starts.
     type: int
@@ -143,6 +149,11 @@ MANAGED = (
     ("appendonly", "appendonly"),
 )
 
+POLICIES = (
+    "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
+    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
+)
+
 _UNITS = {"": 1, "k": 1000, "kb": 1024, "m": 1000 ** 2, "mb": 1024 ** 2, "g": 1000 ** 3, "gb": 1024 ** 3}
 _MEMORY = re.compile(r"^\s*(\d+)\s*([kmg]b?)?\s*$", re.IGNORECASE)
 
@@ -172,7 +183,7 @@ def normalize_save(rules):
 
 def save_pairs(value):
     tokens = value.split()
-    return sorted(zip(tokens[0::2], tokens[1::2]))
+    return sorted(zip(tokens[0::2], tokens[1::2], strict=True))
 
 
 def memory_bytes(value):
@@ -282,13 +293,7 @@ def main():
             appendfsync=dict(type="str", choices=["always", "everysec", "no"]),
             stop_writes_on_bgsave_error=dict(type="bool"),
             maxmemory=dict(type="str"),
-            maxmemory_policy=dict(
-                type="str",
-                choices=[
-                    "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
-                    "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
-                ],
-            ),
+            maxmemory_policy=dict(type="str", choices=list(POLICIES)),
             aof_rewrite_timeout=dict(type="int", default=600),
         ),
         required_together=CONNECTION_REQUIRED_TOGETHER,
@@ -299,8 +304,9 @@ def main():
         wanted = desired_settings(module.params)
     except InvalidValue as error:
         module.fail_json(msg=str(error))
-    if module.params["aof_rewrite_timeout"] < 1:
-        module.fail_json(msg="invalid aof_rewrite_timeout %d: give at least 1 second" % module.params["aof_rewrite_timeout"])
+    rewrite_timeout = module.params["aof_rewrite_timeout"]
+    if rewrite_timeout < 1:
+        module.fail_json(msg="invalid aof_rewrite_timeout %d: give at least 1 second" % rewrite_timeout)
     if wanted.get("save") == "":
         module.warn("save rules are empty: Redis will write no RDB snapshots")
 

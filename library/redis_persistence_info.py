@@ -2,9 +2,7 @@
 # -*- coding: utf-8 -*-
 # Read-only report: is this Redis keeping its data, and what stands in the way?
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 DOCUMENTATION = r"""
 ---
@@ -111,7 +109,10 @@ data_dir:
     mode: {description: Permissions in octal., type: str, returned: when it exists}
     fstype: {description: File system type (tmpfs loses everything on reboot)., type: str, returned: when it exists}
     free_bytes: {description: Free space for the Redis user., type: int, returned: when it exists}
-    writable_by_server: {description: Whether the Redis process's user may create files there., type: bool, returned: when the server process is visible}
+    writable_by_server:
+      description: Whether the Redis process's user may create files there.
+      type: bool
+      returned: when the server process is visible
   sample: {"path": "/var/lib/redis", "checked": true, "exists": true, "owner": "redis", "group": "redis",
            "mode": "0750", "fstype": "ext4", "free_bytes": 51234567168, "writable_by_server": true}
 """
@@ -144,7 +145,7 @@ def process_ids(pid):
     try:
         with open("/proc/%d/status" % pid) as status:
             fields = dict(line.split(":", 1) for line in status if ":" in line)
-    except (IOError, OSError):
+    except OSError:
         return None
     uid = int(fields["Uid"].split()[1])  # effective uid
     gids = set(int(g) for g in fields.get("Groups", "").split())
@@ -174,7 +175,7 @@ def fs_type(path):
                 point = parts[1].replace("\\040", " ")
                 if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
                     best, kind = point, parts[2]
-    except (IOError, OSError):
+    except OSError:
         pass
     return kind
 
@@ -205,7 +206,8 @@ def inspect_dir(path, pid):
     return report
 
 
-def find_problems(config, info, data_dir, used_memory):
+def config_problems(config, info):
+    """What in the running settings and last save/AOF results loses data."""
     problems = []
     rdb_on = bool(config["save"].strip())
     aof_on = config["appendonly"] == "yes"
@@ -221,30 +223,33 @@ def find_problems(config, info, data_dir, used_memory):
                         % info["rdb_last_bgsave_status"])
         if config["stop-writes-on-bgsave-error"] == "yes":
             problems.append("MISCONF: Redis refuses writes until a background save succeeds")
-    if info.get("aof_last_write_status") not in (None, "ok"):
-        problems.append("the last AOF write failed (aof_last_write_status:%s)" % info["aof_last_write_status"])
-    if info.get("aof_last_bgrewrite_status") not in (None, "ok"):
-        problems.append("the last AOF rewrite failed (aof_last_bgrewrite_status:%s)"
-                        % info["aof_last_bgrewrite_status"])
+    for field, what in (("aof_last_write_status", "AOF write"), ("aof_last_bgrewrite_status", "AOF rewrite")):
+        if info.get(field) not in (None, "ok"):
+            problems.append("the last %s failed (%s:%s)" % (what, field, info[field]))
     if config["maxmemory-policy"] not in ("noeviction", ""):
         problems.append("maxmemory-policy is %s: Redis may evict sessions when memory is full "
                         "(use noeviction)" % config["maxmemory-policy"])
     if config["rdbchecksum"] == "no":
         problems.append("rdbchecksum is off: a damaged dump.rdb would load without error")
-    if data_dir.get("checked"):
-        path = data_dir["path"]
-        if not data_dir["exists"]:
-            problems.append("data directory %s does not exist" % path)
-        else:
-            if data_dir.get("writable_by_server") is False:
-                problems.append("data directory %s (%s:%s %s) is not writable by the Redis process's user"
-                                % (path, data_dir["owner"], data_dir["group"], data_dir["mode"]))
-            if data_dir["fstype"] in ("tmpfs", "ramfs"):
-                problems.append("data directory %s is on %s: everything is lost on reboot"
-                                % (path, data_dir["fstype"]))
-            if data_dir["free_bytes"] < used_memory:
-                problems.append("data directory %s has %d bytes free, less than the %d bytes in memory: "
-                                "the next save may fail" % (path, data_dir["free_bytes"], used_memory))
+    return problems
+
+
+def data_dir_problems(data_dir, used_memory):
+    """What about the data directory loses data; nothing when it could not be inspected."""
+    path = data_dir["path"]
+    if not data_dir.get("checked"):
+        return []
+    if not data_dir["exists"]:
+        return ["data directory %s does not exist" % path]
+    problems = []
+    if data_dir.get("writable_by_server") is False:
+        problems.append("data directory %s (%s:%s %s) is not writable by the Redis process's user"
+                        % (path, data_dir["owner"], data_dir["group"], data_dir["mode"]))
+    if data_dir["fstype"] in ("tmpfs", "ramfs"):
+        problems.append("data directory %s is on %s: everything is lost on reboot" % (path, data_dir["fstype"]))
+    if data_dir["free_bytes"] < used_memory:
+        problems.append("data directory %s has %d bytes free, less than the %d bytes in memory: "
+                        "the next save may fail" % (path, data_dir["free_bytes"], used_memory))
     return problems
 
 
@@ -274,7 +279,7 @@ def main():
     keyspace = dict((db, stats) for db, stats in keyspace.items() if isinstance(stats, dict))
     module.exit_json(
         changed=False,
-        problems=find_problems(config, info, data_dir, memory.get("used_memory", 0)),
+        problems=config_problems(config, info) + data_dir_problems(data_dir, memory.get("used_memory", 0)),
         persistence=info,
         config=config,
         key_count=sum(stats.get("keys", 0) for stats in keyspace.values()),

@@ -6,9 +6,7 @@
 # operator-facing messages. It must run with Debian 12's python3-redis 4.3 on
 # targets as well as with the newer redis-py in the controller's venv.
 
-from __future__ import absolute_import, division, print_function
 
-__metaclass__ = type
 
 import time
 import traceback
@@ -19,8 +17,12 @@ try:
     import redis
     from redis.exceptions import (
         AuthenticationError,
-        ConnectionError as RedisConnectionError,
         RedisError,
+    )
+    from redis.exceptions import (
+        ConnectionError as RedisConnectionError,
+    )
+    from redis.exceptions import (
         TimeoutError as RedisTimeoutError,
     )
 except ImportError:

@@ -101,7 +101,7 @@ class RedisServer:
                 return self
             except redis.exceptions.ConnectionError:
                 if self.process.poll() is not None:
-                    raise RuntimeError("redis-server exited with %s" % self.process.returncode)
+                    raise RuntimeError("redis-server exited with %s" % self.process.returncode) from None
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not answer on port %d" % self.port)
 

@@ -1,6 +1,8 @@
 """module_utils/pulse_redis.py: connection and the messages operators see."""
 
-from conftest import run_module
+from ansible.module_utils.pulse_redis import explain_error
+from conftest import RedisServer, run_module
+from redis.exceptions import ResponseError
 
 
 def test_wrong_password_names_server_and_fix(redis_server):
@@ -24,9 +26,6 @@ def test_missing_password_says_one_is_required(redis_server):
 
 def test_password_for_open_server_is_explained():
     """redis-py 4.3 (Debian 12) raises this; newer redis-py connects anyway."""
-    from ansible.module_utils.pulse_redis import explain_error
-    from redis.exceptions import ResponseError
-
     error = ResponseError("AUTH <password> called without any password configured for the default user. "
                           "Are you sure your configuration is correct?")
     params = {"login_host": "127.0.0.1", "login_port": 6379, "login_password": "x" * 32}
@@ -57,8 +56,6 @@ def test_password_never_appears_in_a_result(redis_server):
 
 
 def test_unix_socket_connection(tmp_path):
-    from conftest import RedisServer
-
     sock = str(tmp_path / "redis.sock")
     server = RedisServer(tmp_path, password="p" * 32, extra=["--unixsocket", sock, "--unixsocketperm", "700"]).start()
     try:
