@@ -15,6 +15,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 try:
     import redis
+    from redis.backoff import NoBackoff
     from redis.exceptions import (
         AuthenticationError,
         RedisError,
@@ -25,6 +26,7 @@ try:
     from redis.exceptions import (
         TimeoutError as RedisTimeoutError,
     )
+    from redis.retry import Retry
 except ImportError:
     REDIS_IMPORT_ERROR = traceback.format_exc()
     HAS_REDIS = False
@@ -54,6 +56,16 @@ CONNECTION_REQUIRED_TOGETHER = [["client_cert_file", "client_key_file"]]
 # What the server says when it refuses credentials, across Redis 5 to 7.
 _AUTH_REFUSED = ("WRONGPASS", "invalid password", "invalid username-password")
 _AUTH_MISSING = ("NOAUTH", "Authentication required")
+_CONNECTION_CAUSES = (
+    ("Connection refused", "connection refused"),
+    ("No such file or directory", "no such socket"),
+    ("Name or service not known", "host name not found"),
+    ("Temporary failure in name resolution", "host name not found"),
+    ("No route to host", "no route to host"),
+    ("Network is unreachable", "network unreachable"),
+    ("Timeout", "no answer (timed out)"),
+    ("timed out", "no answer (timed out)"),
+)
 _AUTH_NOT_SET = ("without any password configured", "no password is set")
 
 
@@ -107,9 +119,11 @@ def explain_error(params, action, error):
             "or a firewall dropping packets?)" % (action, target, params.get("connect_timeout"))
         )
     if isinstance(error, RedisConnectionError):
+        # redis-py words these differently from version to version; name the cause once.
+        causes = [cause for marker, cause in _CONNECTION_CAUSES if marker in text]
         return (
             "cannot %s on Redis at %s: %s (is redis-server running and listening there? "
-            "check 'systemctl status redis-server')" % (action, target, text.rstrip("."))
+            "check 'systemctl status redis-server')" % (action, target, causes[0] if causes else text.rstrip("."))
         )
     return "cannot %s on Redis at %s: the server answered: %s" % (action, target, text)
 
@@ -129,6 +143,10 @@ def connect(module, action="connect"):
         socket_connect_timeout=params["connect_timeout"],
         socket_timeout=max(params["connect_timeout"], 10.0),
         decode_responses=True,
+        # One attempt, as in every redis-py version: newer ones retry with
+        # back-off by default, which only delays a clear error. Playbooks
+        # that must wait for Redis retry the whole task (until/retries).
+        retry=Retry(NoBackoff(), 0),
     )
     if params.get("login_unix_socket"):
         kwargs["unix_socket_path"] = params["login_unix_socket"]

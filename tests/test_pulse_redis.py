@@ -38,10 +38,19 @@ def test_password_for_open_server_is_explained():
 def test_server_down_says_where_to_look(down_port):
     result = run_module("redis_lastsave", {"login_port": down_port, "connect_timeout": 2})
     assert result["failed"] is True
-    assert result["msg"].startswith("cannot start a background save on Redis at 127.0.0.1:%d: " % down_port)
-    assert "Connection refused" in result["msg"]
-    assert result["msg"].endswith(
-        "(is redis-server running and listening there? check 'systemctl status redis-server')"
+    assert result["msg"] == (
+        "cannot start a background save on Redis at 127.0.0.1:%d: connection refused (is redis-server running "
+        "and listening there? check 'systemctl status redis-server')" % down_port
+    )
+
+
+def test_missing_socket_says_where_to_look(tmp_path):
+    sock = str(tmp_path / "absent.sock")
+    result = run_module("redis_persistence", {"login_unix_socket": sock, "appendonly": True})
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "cannot read persistence settings on Redis at unix:%s: no such socket (is redis-server running "
+        "and listening there? check 'systemctl status redis-server')" % sock
     )
 
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Time `playbooks/site.yml` on a fresh sandbox-like container and its
+# idempotent re-run, RUNS times each (default 3), and print the medians.
+# Uses its own container (pulse-bench) and a throwaway password, so the
+# operator's pulse-sandbox and its vault are left alone.
+# Run through `make bench` (it provides the venv and the image).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS="${RUNS:-3}"
+NAME=pulse-bench
+OUT=bench/results
+mkdir -p "$OUT"
+work=$(mktemp -d)
+trap 'podman rm -f "$NAME" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+umask 077
+cat > "$work/hosts.yml" <<YAML
+all:
+  children:
+    redis:
+      hosts:
+        $NAME:
+          ansible_connection: containers.podman.podman
+          ansible_python_interpreter: /usr/bin/python3
+YAML
+python3 -c 'import secrets; print("redis_requirepass: " + secrets.token_urlsafe(32))' > "$work/secrets.yml"
+
+converge() {  # prints wall seconds; fails if the play fails
+    local log=$1 start end
+    start=$(date +%s.%N)
+    ansible-playbook playbooks/site.yml -i "$work/hosts.yml" -e "@$work/secrets.yml" > "$log" 2>&1 \
+        || { tail -n 30 "$log" >&2; return 1; }
+    end=$(date +%s.%N)
+    python3 -c "print(round($end - $start, 1))"
+}
+
+fresh=() rerun=()
+for i in $(seq 1 "$RUNS"); do
+    podman rm -f "$NAME" >/dev/null 2>&1 || true
+    PULSE_SANDBOX=$NAME scripts/sandbox.sh up >/dev/null
+    fresh+=("$(converge "$OUT/fresh-$i.log")")
+    rerun+=("$(converge "$OUT/rerun-$i.log")")
+    grep -q 'changed=0 ' "$OUT/rerun-$i.log" || { echo "re-run $i changed something: $OUT/rerun-$i.log" >&2; exit 1; }
+    echo "run $i: fresh converge ${fresh[-1]} s, idempotent re-run ${rerun[-1]} s"
+done
+
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+echo "median of $RUNS runs: fresh converge $(median "${fresh[@]}") s, idempotent re-run $(median "${rerun[@]}") s"
