@@ -13,7 +13,7 @@ description:
     desired ones and applies the differences live with C(CONFIG SET), so that no
     restart is needed.
   - Turning C(appendonly) on is done the way that cannot lose data on a server
-    whose dataset lives only in C(dump.rdb)  (redis/redis#12484): the setting is
+    whose dataset lives only in C(dump.rdb) (see redis/redis#12484). The setting is
     applied live and the module waits until Redis reports the AOF rewrite
     finished with status C(ok). Only then is it safe to write C(appendonly yes)
     to the configuration file.
