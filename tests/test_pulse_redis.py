@@ -1,5 +1,9 @@
 """module_utils/pulse_redis.py: connection and the messages operators see."""
 
+import importlib
+import sys
+
+from ansible.module_utils import pulse_redis
 from ansible.module_utils.pulse_redis import explain_error
 from conftest import RedisServer, run_module
 from redis.exceptions import ResponseError
@@ -73,3 +77,16 @@ def test_unix_socket_connection(tmp_path):
         server.stop()
     assert result["changed"] is False
     assert result["data_dir"]["checked"] is True
+
+
+def test_missing_redis_library_names_the_debian_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "redis", None)  # makes "import redis" fail
+    importlib.reload(pulse_redis)
+    try:
+        result = run_module("redis_lastsave", {"login_port": 6379})
+    finally:
+        monkeypatch.undo()
+        importlib.reload(pulse_redis)
+    assert result["failed"] is True
+    assert result["msg"].startswith("Failed to import the required Python library (redis) on ")
+    assert "to talk to Redis (on Debian: apt-get install python3-redis)" in result["msg"]
