@@ -12,6 +12,9 @@ VENV_DEBIAN := .venv-debian
 PYTHON      ?= python3
 SANDBOX_INV := inventories/sandbox
 VAULT_ID    := sandbox@.vault/sandbox.pass
+# make secrets ENV=<inventory> [VAULT_PASSWORD_FILE=<file>]
+ENV         ?= sandbox
+VAULT_PASSWORD_FILE ?= .vault/$(ENV).pass
 SCENARIOS   := $(notdir $(wildcard molecule/*))
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -21,12 +24,13 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
 .PHONY: help deploy test lint unit unit-debian molecule system-deps system-deps-test image sandbox \
-        sandbox-destroy vault venv bench clean
+        sandbox-destroy vault secrets venv bench clean
 
 help:
 	@echo "make deploy   converge the full stack on the local sandbox (run it again: nothing changes)"
 	@echo "make test     lint, unit tests (venv and Debian 12 library versions), every molecule scenario"
 	@echo "make bench    time a fresh converge and an idempotent re-run (BENCHMARKS.md)"
+	@echo "make secrets ENV=<env> VAULT_PASSWORD_FILE=<file>   generate missing keys/salts into inventories/<env>'s vault"
 
 # --- toolchain --------------------------------------------------------------
 $(VENV)/.installed: requirements.txt
@@ -59,8 +63,19 @@ sandbox: image
 sandbox-destroy:
 	scripts/sandbox.sh destroy
 
+# The sandbox's vault password is generated here (git-ignored); every other
+# environment's password file is the operator's to create and keep.
 vault: venv
-	scripts/sandbox-vault.sh
+	@umask 077; mkdir -p .vault; \
+	if [ ! -s .vault/sandbox.pass ]; then \
+	    $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > .vault/sandbox.pass; \
+	    echo "created the sandbox vault password in .vault/sandbox.pass"; \
+	fi
+	$(MAKE) --no-print-directory secrets ENV=sandbox VAULT_PASSWORD_FILE=.vault/sandbox.pass
+
+secrets: venv
+	ansible-playbook -i localhost, playbooks/secrets.yml -e pulse_env=$(ENV) \
+	    -e pulse_vault_password_file=$(abspath $(VAULT_PASSWORD_FILE))
 
 deploy: venv sandbox vault
 	ansible-playbook playbooks/site.yml -i $(SANDBOX_INV) --vault-id $(VAULT_ID)
@@ -68,7 +83,7 @@ deploy: venv sandbox vault
 # --- make test --------------------------------------------------------------
 lint: venv
 	yamllint --strict .
-	ruff check library module_utils doc_fragments tests bench
+	ruff check library module_utils doc_fragments filter_plugins tests bench
 	ansible-lint --profile production --strict
 	for m in $(basename $(notdir $(wildcard library/*.py))); do \
 	    ansible-doc -M library $$m >/dev/null || { echo "ansible-doc cannot render $$m"; exit 1; }; \

@@ -1,0 +1,103 @@
+# Pulse's rules for its secrets, as Jinja filters for the pre-flight play and
+# playbooks/secrets.yml. Runs on the controller only. Messages name the
+# variable and the rule, never a value.
+
+import hashlib
+import re
+
+# What each secret must be, after Pulse's production checks
+# (Pulse's storage contract): key material >= 32 characters, salts >= 16.
+# The Redis password is pulse-ops' own rule (roles/redis validates it too).
+MINIMUM_LENGTH = {
+    "encryption_key": 32,
+    "encryption_salt": 16,
+    "hash_salt": 16,
+    "jwt_secret": 32,
+    "session_secret": 32,
+    "webhook_secret": 32,
+    "redis_password": 16,
+}
+
+# The values Pulse falls back to, silently, when a secret is unset or too short.
+# They are public: a deployment using any of them must be refused.
+PULSE_PUBLIC_DEFAULTS = {
+    "pulse-default-encryption-key-32-chars-minimum!!": "Pulse's built-in ENCRYPTION_KEY",
+    "flash-connect-salt-default-16chr": "Pulse's built-in ENCRYPTION_SALT",
+    "pulse-hash-salt-default-value": "Pulse's built-in HASH_SALT",
+}
+
+_PLACEHOLDER = re.compile(r"^(your[_-].*|change[_-]?me.*|x{3,}.*|<.*>|todo|placeholder|secret|password)$",
+                          re.IGNORECASE)
+
+# The secrets whose change makes Pulse unable to find or open existing sessions.
+SESSION_KEYS = ("encryption_key", "encryption_salt", "hash_salt")
+
+
+def secret_problems(secrets, prefix="vault_"):
+    """Return one message per broken rule, for a dict {name: value} of secrets.
+
+    Names are reported as '<prefix><name>' (the variable the operator edits).
+    """
+    problems = []
+    seen = {}
+    for name in sorted(MINIMUM_LENGTH):
+        variable = prefix + name
+        value = secrets.get(name)
+        if value is None:
+            problems.append("%s is missing: run 'make secrets ENV=<env>' to generate it" % variable)
+            continue
+        value = str(value)
+        if value in PULSE_PUBLIC_DEFAULTS:
+            problems.append("%s equals %s, which is public: generate a new value with 'make secrets'"
+                            % (variable, PULSE_PUBLIC_DEFAULTS[value]))
+        elif not value.strip() or _PLACEHOLDER.match(value.strip()):
+            problems.append("%s is empty or a placeholder: generate it with 'make secrets'" % variable)
+        elif len(value) < MINIMUM_LENGTH[name]:
+            consequence = {
+                "encryption_key": " (Pulse would silently use its public default key)",
+            }.get(name, " (Pulse refuses to start in production)")
+            problems.append("%s is %d characters, shorter than Pulse's minimum of %d%s"
+                            % (variable, len(value), MINIMUM_LENGTH[name], consequence))
+        if value in seen:
+            problems.append("%s and %s share one value: every secret must be different"
+                            % (prefix + seen[value], variable))
+        else:
+            seen[value] = name
+    return problems
+
+
+def fingerprint(value, length=16):
+    """A short SHA-256 prefix: tells two values apart, reveals nothing of them."""
+    return hashlib.sha256(str(value).encode("utf-8")).hexdigest()[:length]
+
+
+def fingerprints(secrets, names=None):
+    """{name: fingerprint} for the named secrets (all of them by default)."""
+    names = names or sorted(secrets)
+    return dict((name, fingerprint(secrets[name])) for name in names if name in secrets)
+
+
+def changed_fingerprints(wanted, recorded):
+    """Names whose fingerprint in wanted differs from the one recorded."""
+    recorded = recorded or {}
+    return sorted(name for name in wanted if name in recorded and recorded[name] != wanted[name])
+
+
+def fingerprint_report(secrets, names, generated=()):
+    """One line per name: '<name>  <fingerprint>  generated now|kept'."""
+    width = max(len(name) for name in names)
+    return [
+        "%-*s  %s  %s" % (width, name, fingerprint(secrets[name]), "generated now" if name in generated else "kept")
+        for name in sorted(names) if name in secrets
+    ]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "pulse_secret_problems": secret_problems,
+            "pulse_fingerprint": fingerprint,
+            "pulse_fingerprints": fingerprints,
+            "pulse_fingerprint_report": fingerprint_report,
+            "pulse_changed_fingerprints": changed_fingerprints,
+        }
