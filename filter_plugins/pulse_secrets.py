@@ -83,13 +83,18 @@ def changed_fingerprints(wanted, recorded):
     return sorted(name for name in wanted if name in recorded and recorded[name] != wanted[name])
 
 
-def fingerprint_report(secrets, names, generated=()):
-    """One line per name: '<name>  <fingerprint>  generated now|kept'."""
+def fingerprint_report(secrets, names, generated=None):
+    """One line per name: '<name>  <fingerprint>', plus 'generated now' or 'kept'
+    when the names generated in this run are given."""
     width = max(len(name) for name in names)
-    return [
-        "%-*s  %s  %s" % (width, name, fingerprint(secrets[name]), "generated now" if name in generated else "kept")
-        for name in sorted(names) if name in secrets
-    ]
+    lines = []
+    for name in sorted(names):
+        if name in secrets:
+            line = "%-*s  %s" % (width, name, fingerprint(secrets[name]))
+            if generated is not None:
+                line += "  generated now" if name in generated else "  kept"
+            lines.append(line.rstrip())
+    return lines
 
 
 class FilterModule(object):

@@ -101,3 +101,4 @@ def test_fingerprint_report_marks_generated_values():
         "a_key  %s  kept" % pulse_secrets.fingerprint("1"),
         "b      %s  generated now" % pulse_secrets.fingerprint("2"),
     ]
+    assert pulse_secrets.fingerprint_report({"b": "2"}, ["b"]) == ["b  %s" % pulse_secrets.fingerprint("2")]
