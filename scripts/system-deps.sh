@@ -11,6 +11,8 @@ missing=()
 for pkg in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
+# The crypto tests check module_utils/pulse_crypto.py against Node's own crypto.
+[ "${1:-deploy}" = test ] && ! command -v node >/dev/null && missing+=(nodejs)
 # Debian's own python3 makes venvs only with python3-venv (ensurepip).
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0

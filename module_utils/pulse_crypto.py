@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Pulse's storage crypto in Python, byte for byte as Pulse (Node.js) does it:
+#
+#   key    = PBKDF2-HMAC-SHA256(ENCRYPTION_KEY as UTF-8, ENCRYPTION_SALT as UTF-8, 100000, 32 bytes)
+#   stored = base64(IV[16] || TAG[16] || AES-256-GCM ciphertext of the UTF-8 JSON value)
+#   hash   = lowercase hex SHA-256(UTF-8(whatsappId + HASH_SALT))
+#
+# Runs on targets with Debian 12's python3-cryptography 38 as well as newer.
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import traceback
+
+try:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+except ImportError:
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+    HAS_CRYPTOGRAPHY = False
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+    HAS_CRYPTOGRAPHY = True
+
+PBKDF2_ITERATIONS = 100000
+KEY_LENGTH = 32
+IV_LENGTH = 16
+TAG_LENGTH = 16
+
+
+class PulseCryptoError(ValueError):
+    """A value that does not open; the message says why, never what it holds."""
+
+
+def derive_key(encryption_key, encryption_salt):
+    """The 32-byte AES key Pulse derives; the key text and salt are used as given."""
+    kdf = PBKDF2HMAC(
+        algorithm=hashes.SHA256(),
+        length=KEY_LENGTH,
+        salt=encryption_salt.encode("utf-8"),
+        iterations=PBKDF2_ITERATIONS,
+    )
+    return kdf.derive(encryption_key.encode("utf-8"))
+
+
+def to_json(value):
+    """JSON text as JavaScript's JSON.stringify writes it for Pulse's objects."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def seal(key, value):
+    """Encrypt a JSON-able value the way Pulse stores it, with a fresh random IV."""
+    iv = os.urandom(IV_LENGTH)
+    sealed = AESGCM(key).encrypt(iv, to_json(value).encode("utf-8"), None)
+    ciphertext, tag = sealed[:-TAG_LENGTH], sealed[-TAG_LENGTH:]
+    return base64.b64encode(iv + tag + ciphertext).decode("ascii")
+
+
+def open_value(key, stored):
+    """Decrypt a stored value; raise PulseCryptoError when it does not open."""
+    try:
+        raw = base64.b64decode(stored, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise PulseCryptoError("not a Pulse encrypted value (not base64)") from None
+    if len(raw) < IV_LENGTH + TAG_LENGTH:
+        raise PulseCryptoError("not a Pulse encrypted value (%d bytes, shorter than IV and tag)" % len(raw))
+    iv, tag, ciphertext = raw[:IV_LENGTH], raw[IV_LENGTH:IV_LENGTH + TAG_LENGTH], raw[IV_LENGTH + TAG_LENGTH:]
+    try:
+        plaintext = AESGCM(key).decrypt(iv, ciphertext + tag, None)
+    except InvalidTag:
+        raise PulseCryptoError(
+            "key does not match (ENCRYPTION_KEY or ENCRYPTION_SALT differs from the one that wrote it, "
+            "or the value was altered)"
+        ) from None
+    try:
+        return json.loads(plaintext.decode("utf-8"))
+    except ValueError:
+        raise PulseCryptoError("opened, but the content is not JSON") from None
+
+
+def hash_id(whatsapp_id, hash_salt):
+    """The index hash Pulse uses in whatsapp:<hash>: plain concatenation, then SHA-256."""
+    return hashlib.sha256((whatsapp_id + hash_salt).encode("utf-8")).hexdigest()
