@@ -3,9 +3,7 @@
 # shares (module_utils/pulse_redis.py defines them once).
 
 
-
-
-class ModuleDocFragment(object):
+class ModuleDocFragment:
     DOCUMENTATION = r"""
 options:
   login_host:
