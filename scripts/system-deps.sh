@@ -11,8 +11,12 @@ missing=()
 for pkg in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
-# The crypto tests check module_utils/pulse_crypto.py against Node's own crypto.
-[ "${1:-deploy}" = test ] && ! command -v node >/dev/null && missing+=(nodejs)
+# The crypto tests check module_utils/pulse_crypto.py against Node's own crypto,
+# and the reference-pulse tests build that test-only app with npm.
+if [ "${1:-deploy}" = test ]; then
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+fi
 # Debian's own python3 makes venvs only with python3-venv (ensurepip).
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0
