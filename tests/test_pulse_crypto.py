@@ -1,4 +1,4 @@
-"""module_utils/pulse_crypto.py against Node's own crypto (tests/node/pulse_crypto.js)."""
+"""module_utils/pulse_crypto.py against reference-pulse's Node crypto (through tests/node/pulse_crypto.js)."""
 
 import base64
 import json

@@ -6,6 +6,8 @@ const DEFAULT_KEY = 'pulse-default-encryption-key-32-chars-minimum!!';
 const DEFAULT_SALT = 'flash-connect-salt-default-16chr';
 const DEFAULT_HASH_SALT = 'pulse-hash-salt-default-value';
 
+const deriveKey = (key, salt) => crypto.pbkdf2Sync(key, salt, 100000, 32, 'sha256');
+
 function keyMaterial(env, log) {
   let key = env.ENCRYPTION_KEY;
   if (!key || key.length < 32) {
@@ -14,7 +16,7 @@ function keyMaterial(env, log) {
   }
   const salt = env.ENCRYPTION_SALT || DEFAULT_SALT;
   const hashSalt = env.HASH_SALT || DEFAULT_HASH_SALT;
-  return { key: crypto.pbkdf2Sync(key, salt, 100000, 32, 'sha256'), hashSalt };
+  return { key: deriveKey(key, salt), hashSalt };
 }
 
 function seal(key, value) {
@@ -33,4 +35,4 @@ function open(key, stored) {
 
 const hashId = (id, hashSalt) => crypto.createHash('sha256').update(id + hashSalt, 'utf8').digest('hex');
 
-module.exports = { keyMaterial, seal, open, hashId };
+module.exports = { deriveKey, keyMaterial, seal, open, hashId };
