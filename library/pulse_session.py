@@ -95,6 +95,7 @@ from ansible.module_utils.pulse_sessions import (
     ensure_crypto_library,
     find_session,
     new_session,
+    short,
 )
 
 
@@ -128,7 +129,7 @@ def main():
                                  % (params["whatsapp_id"], problem), ttl=None, **result)
         if session.get("whatsappId") != params["whatsapp_id"] or session.get("sessionId") != session_id:
             module.fail_json(msg="canary session %s%s opens, but holds another user's identity: it was not "
-                                 "written for this WhatsApp ID" % (SESSION_PREFIX, session_id[:4] + ".."),
+                                 "written for this WhatsApp ID" % (SESSION_PREFIX, short(session_id)),
                              ttl=None, **result)
 
     elif state == "present" and problem:
