@@ -126,4 +126,5 @@ def test_production_refuses_short_secrets_by_name(built_app, redis_server):
     )
     assert process.returncode == 1
     assert "ENCRYPTION_KEY < 32 chars" in process.stderr
+    assert "RABBITMQ_URL unset" in process.stderr
     assert "short-secret-value" not in process.stderr + process.stdout

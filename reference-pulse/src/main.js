@@ -13,7 +13,7 @@ if (env.NODE_ENV === 'production') {
   const rules = { JWT_SECRET: 32, ENCRYPTION_KEY: 32, ENCRYPTION_SALT: 16, SESSION_SECRET: 32, HASH_SALT: 16,
     WEBHOOK_SECRET: 32 };
   const bad = Object.entries(rules).filter(([name, min]) => !env[name] || env[name].length < min);
-  const missing = ['REDIS_HOST', 'REDIS_PORT'].filter((name) => !env[name]);
+  const missing = ['REDIS_HOST', 'REDIS_PORT', 'RABBITMQ_URL'].filter((name) => !env[name]);
   if (bad.length || missing.length) {
     console.error(`refusing to start: ${[...bad.map(([n, m]) => `${n} < ${m} chars`), ...missing.map((n) => `${n} unset`)].join(', ')}`);
     process.exit(1);

@@ -92,7 +92,7 @@ def test_first_deploy_at_vvv_with_diff_leaks_nothing_and_records_fingerprints(ho
     assert_no_secret_in(result, env, "the first deploy at -vvv --diff")
     record = host.file("/etc/pulse/keys.fingerprint")
     assert (record.user, record.group, record.mode) == ("root", "root", 0o600)
-    assert host.file("/etc/pulse").mode == 0o700
+    assert host.file("/etc/pulse").mode == 0o755
     data = yaml.safe_load(record.content_string)
     keys = env.read()
     assert data["current"] == {name: fingerprint(keys["vault_" + name])

@@ -1,0 +1,60 @@
+# Pulse's env file (/etc/pulse/pulse.env), read by systemd's EnvironmentFile=
+# and by dotenv through each release's .env: one way to write it and one way
+# to read it back, as Jinja filters. Messages name settings, never values.
+
+import re
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Both readers agree on "NAME=<value in double quotes>" only while the value
+# holds no double quote, backslash or line break.
+_FORBIDDEN = re.compile(r'["\\\r\n]')
+_LINE = re.compile(r'^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$')
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_text(item) for item in value)
+    return str(value)
+
+
+def env_problems(settings):
+    """Names of settings that cannot be written as they are (bad name, or a value with forbidden characters)."""
+    return [name for name, value in settings.items()
+            if not _NAME.match(str(name)) or _FORBIDDEN.search(_text(value))]
+
+
+def env_file(settings):
+    """The env file's lines, NAME="value", in the order given; refuses what env_problems names."""
+    bad = env_problems(settings)
+    if bad:
+        raise ValueError("cannot write %s to the env file: a bad name, or a double quote, backslash or line "
+                         "break in the value" % ", ".join(bad))
+    return "".join('%s="%s"\n' % (name, _text(value)) for name, value in settings.items())
+
+
+def env_parse(text):
+    """Settings read back from an env file (NAME=value, NAME="value" or NAME='value'; comments skipped)."""
+    settings = {}
+    for line in (text or "").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match:
+            name, value = match.groups()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            settings[name] = value
+    return settings
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "pulse_env_problems": env_problems,
+            "pulse_env_file": env_file,
+            "pulse_env_parse": env_parse,
+        }
