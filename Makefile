@@ -83,7 +83,7 @@ deploy: venv sandbox vault
 # --- make test --------------------------------------------------------------
 lint: venv
 	yamllint --strict .
-	ruff check library module_utils doc_fragments filter_plugins tests bench
+	ruff check library module_utils doc_fragments filter_plugins tests bench molecule
 	ansible-lint --profile production --strict
 	for m in $(basename $(notdir $(wildcard library/*.py))); do \
 	    ansible-doc -M library $$m >/dev/null || { echo "ansible-doc cannot render $$m"; exit 1; }; \

@@ -6,6 +6,9 @@ const Redis = require('ioredis');
 const { keyMaterial, seal, open, hashId } = require('./crypto');
 
 const env = process.env;
+// The build stamp (dist/build.json): /health names the version that runs.
+let version = 'unbuilt';
+try { ({ version } = require('./build.json')); } catch (error) { /* running from src/ */ }
 const log = (message) => console.log(`${new Date().toISOString()} ${message}`);
 
 // Pulse's production checks (NODE_ENV=production), names only in messages.
@@ -88,7 +91,7 @@ const server = http.createServer(async (req, res) => {
   try {
     if (req.method === 'GET' && url.pathname === '/health') {
       await redis.ping();
-      return reply(res, 200, { status: 'ok', timestamp: new Date().toISOString() });
+      return reply(res, 200, { status: 'ok', version, timestamp: new Date().toISOString() });
     }
     if (req.method === 'POST' && url.pathname === '/link') {
       const { whatsappId } = await readBody(req);

@@ -13,7 +13,7 @@ import yaml
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
 HOST = "pulse-molecule-keys"
-WATCHED = ["/etc/redis/redis.conf", "/etc/redis/pulse-live.conf", "/etc/pulse/keys.fingerprint"]
+WATCHED = ["/etc/redis/redis.conf", "/etc/redis/pulse-live.conf", "/etc/pulse/keys.fingerprint", "/etc/pulse/pulse.env"]
 
 
 def run(*args, **kwargs):
@@ -31,9 +31,16 @@ class Env:
         self.root = root
         self.inventory = root / "inventories" / "keystest"
         (self.inventory / "group_vars" / "all").mkdir(parents=True)
-        (self.inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"redis": {"hosts": {HOST: {
-            "ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}}}}}}))
+        connection = {"ansible_connection": "containers.podman.podman",
+                      "ansible_python_interpreter": "/usr/bin/python3"}
+        (self.inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
+            "redis": {"hosts": {HOST: connection}}, "pulse": {"hosts": {HOST: None}}}}}))
         shutil.copy(PROJECT / "inventories/staging/group_vars/all/vars.yml", self.inventory / "group_vars/all/vars.yml")
+        # Pulse too (reference-pulse, built here), so its env file is in the leak tests.
+        (self.inventory / "group_vars" / "pulse.yml").write_text(yaml.safe_dump({
+            "pulse_version": "1.0.0", "pulse_artifact_source_dir": str(PROJECT / "reference-pulse"),
+            "pulse_artifact_dir": str(root / "artifacts"), "pulse_install_chromium": False,
+            "pulse_rabbitmq_url": "amqp://127.0.0.1:5672", "pulse_verify_api": True}))
         self.vault = self.inventory / "group_vars" / "all" / "vault.yml"
         self.password = root / "keystest.pass"
         self.password.write_text("test-only-vault-password-0123\n")
@@ -98,6 +105,10 @@ def test_first_deploy_at_vvv_with_diff_leaks_nothing_and_records_fingerprints(ho
     assert data["current"] == {name: fingerprint(keys["vault_" + name])
                                for name in ("encryption_key", "encryption_salt", "hash_salt")}
     assert [event["event"] for event in data["history"]] == ["recorded"]
+    env_file = host.file("/etc/pulse/pulse.env")
+    assert (env_file.user, env_file.group, env_file.mode) == ("root", "pulse", 0o640)
+    holds_the_key = 'ENCRYPTION_KEY="%s"' % keys["vault_encryption_key"] in env_file.content_string
+    assert holds_the_key, "pulse.env was written without the vault's ENCRYPTION_KEY: the leak test proves nothing"
 
 
 def test_check_mode_run_leaks_nothing_and_changes_nothing(host, env):
