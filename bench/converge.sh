@@ -23,6 +23,19 @@ all:
         $NAME:
           ansible_connection: containers.podman.podman
           ansible_python_interpreter: /usr/bin/python3
+    pulse:
+      hosts:
+        $NAME:
+YAML
+# Pulse as in the sandbox: reference-pulse, built once into $work/artifacts by
+# the first run (so only run 1's fresh converge includes the npm build).
+cat > "$work/pulse.yml" <<YAML
+pulse_version: "1.0.0"
+pulse_artifact_source_dir: $PWD/reference-pulse
+pulse_artifact_dir: $work/artifacts
+pulse_install_chromium: false
+pulse_rabbitmq_url: amqp://127.0.0.1:5672
+pulse_verify_api: true
 YAML
 # Throwaway secrets, all that the pre-flight play requires (never the sandbox's vault).
 python3 - > "$work/secrets.yml" <<'PY'
@@ -36,7 +49,8 @@ PY
 converge() {  # prints wall seconds; fails if the play fails
     local log=$1 start end
     start=$(date +%s.%N)
-    ansible-playbook playbooks/site.yml -i "$work/hosts.yml" -e "@$work/secrets.yml" > "$log" 2>&1 \
+    ansible-playbook playbooks/site.yml -i "$work/hosts.yml" -e "@$work/secrets.yml" -e "@$work/pulse.yml" \
+        > "$log" 2>&1 \
         || { tail -n 30 "$log" >&2; return 1; }
     end=$(date +%s.%N)
     python3 -c "print(round($end - $start, 1))"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages pulse-ops needs on the controller, when missing.
-#   deploy: podman + runc (sandbox container), debootstrap (its image)
+#   deploy: podman + runc (sandbox container), debootstrap (its image),
+#           nodejs + npm (Pulse's release is built on the controller)
 #   test:   the same, plus redis-server (unit tests start throwaway servers)
 set -euo pipefail
 
@@ -11,12 +12,10 @@ missing=()
 for pkg in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
-# The crypto tests check module_utils/pulse_crypto.py against Node's own crypto,
-# and the reference-pulse tests build that test-only app with npm.
-if [ "${1:-deploy}" = test ]; then
-    command -v node >/dev/null || missing+=(nodejs)
-    command -v npm >/dev/null || missing+=(npm)
-fi
+# The role pulse builds Pulse's release here (npm ci, npm run build); the crypto
+# tests also check module_utils/pulse_crypto.py against Node's own crypto.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 # Debian's own python3 makes venvs only with python3-venv (ensurepip).
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -330,3 +331,59 @@ def test_a_changed_encryption_key_stops_site_yml_before_pulse_restarts(linked):
     assert OLD_KEY not in refused.text + overridden.text
     assert new_key["pulse_encryption_key"] not in refused.text + overridden.text
     assert users("check") == ALL_ANSWER
+
+
+# --- source: git, built on the host -----------------------------------------------------
+GIT_APP = {
+    "package.json": json.dumps({"name": "git-app", "version": "2.0.0", "private": True,
+                                "scripts": {"build": "mkdir -p dist && cp src/main.js dist/main.js"}}),
+    # No dependencies, so `npm ci` needs no registry (the container cannot reach it).
+    "package-lock.json": json.dumps({"name": "git-app", "version": "2.0.0", "lockfileVersion": 3, "requires": True,
+                                     "packages": {"": {"name": "git-app", "version": "2.0.0"}}}),
+    "src/main.js": "require('http').createServer((q, r) => r.end(JSON.stringify({status: 'ok', version: "
+                   "'2.0.0'}))).listen(process.env.PORT);\n",
+}
+
+
+def test_a_git_source_is_cloned_and_built_on_the_host_as_the_pulse_user(linked):
+    for name, content in GIT_APP.items():
+        podman("exec", "-i", HOST, "bash", "-c", "mkdir -p /srv/git-app/$(dirname %s) && cat > /srv/git-app/%s"
+               % (name, name), input=content)
+    # The repository the role clones; git for it is the one the role will install anyway.
+    sh("apt-get install -y -qq git >/dev/null && cd /srv/git-app && git init -q && git add -A && "
+       "git -c user.name=t -c user.email=t@t commit -qm app && git tag v2.0.0")
+    result = playbook("pulse.yml", {"pulse_source": "git", "pulse_git_repo": "/srv/git-app", "pulse_version": "v2.0.0"})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert current_release() == "v2.0.0"
+    assert running_release() == "2.0.0"
+    record = json.loads(sh("cat /opt/pulse/releases/v2.0.0/.pulse-release").stdout)
+    commit = sh("git -C /srv/git-app rev-parse HEAD").stdout.strip()
+    assert (record["source"], record["checksum"]) == ("git", commit)
+    assert sh("find /opt/pulse/releases/v2.0.0 ! -user root | head -1").stdout == ""
+    assert sh("cat /var/lib/pulse/whatsapp-sessions/session-main/Default").stdout == "login\n"
+
+
+def test_an_unknown_git_ref_is_refused_and_the_running_release_keeps_running():
+    result = playbook("pulse.yml", {"pulse_source": "git", "pulse_git_repo": "/srv/git-app", "pulse_version": "v9.9.9"})
+    assert result.returncode != 0
+    assert "Release v9.9.9 could not be prepared (Clone Pulse at v9.9.9:" in result.text
+    assert "Nothing was switched; the running release keeps running." in result.text
+    assert current_release() == "v2.0.0"
+    assert ".v9.9.9.partial" not in sh("ls -A /opt/pulse/releases").stdout
+
+
+def test_rollback_from_the_git_release_brings_every_user_back(linked):
+    result = playbook("rollback.yml")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert current_release() == running_release() == "1.0.3"
+    assert users("check") == ALL_ANSWER
+
+
+def test_chromium_is_installed_from_debian_when_asked():
+    """Check mode only (the download is large): apt resolves the packages the role would install."""
+    pid, env_before = pulse_pid(), sh("sha256sum %s" % ENV_FILE).stdout
+    result = playbook("pulse.yml", "--check", {"pulse_install_chromium": True})
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert re.search(r"Install Node\.js and the libraries pulse-ops' session checks use\] \**\s*changed:", result.text)
+    assert sh("dpkg -s chromium", check=False).returncode != 0  # check mode installed nothing
+    assert (pulse_pid(), sh("sha256sum %s" % ENV_FILE).stdout) == (pid, env_before)
