@@ -256,11 +256,27 @@ def test_rollback_returns_to_the_previous_release(linked):
     assert users("check") == ALL_ANSWER
 
 
+def closed_tarball(workdir, version):
+    """A release tarball from a CI that packed under umask 077: nothing readable by group or others."""
+    built = Path(workdir) / ("pulse-%s.tar.gz" % version)
+    subprocess.run([str(PROJECT / "roles/pulse/files/build-artifact.sh"), build_source(workdir, version), version,
+                    str(built)], check=True, capture_output=True)
+    tree = Path(workdir) / ("tree-%s" % version)
+    tree.mkdir()
+    subprocess.run(["tar", "-C", str(tree), "-xzf", str(built)], check=True)
+    subprocess.run(["chmod", "-R", "go-rwx", str(tree)], check=True)
+    closed = Path(workdir) / ("closed-%s.tar.gz" % version)
+    subprocess.run(["tar", "-C", str(tree), "-czf", str(closed), "."], check=True)
+    return str(closed)
+
+
 def test_only_the_newest_releases_are_kept(linked, workdir):
-    for version in ("1.0.2", "1.0.3"):
-        result = playbook("pulse.yml", {"pulse_version": version,
-                                        "pulse_artifact_source_dir": build_source(workdir, version)})
+    # 1.0.2 comes as a ready tarball (pulse_artifact_file) whose files only root could read.
+    for version, source in (("1.0.2", {"pulse_artifact_file": closed_tarball(workdir, "1.0.2")}),
+                            ("1.0.3", {"pulse_artifact_source_dir": build_source(workdir, "1.0.3")})):
+        result = playbook("pulse.yml", dict(source, pulse_version=version))
         assert result.returncode == 0, result.stdout[-3000:]
+        assert running_release() == version
     assert sh("ls /opt/pulse/releases").stdout.split() == ["1.0.1", "1.0.2", "1.0.3"]
     assert current_release() == running_release() == "1.0.3"
     assert sh("cat /var/lib/pulse/whatsapp-sessions/session-main/Default").stdout == "login\n"
@@ -296,6 +312,21 @@ def test_a_release_that_never_gets_healthy_is_switched_back(linked, workdir):
     assert "Switched back to 1.0.3, which is running and healthy" in result.text
     assert current_release() == running_release() == "1.0.3"
     assert pulse_pid() != pid
+    assert users("check") == ALL_ANSWER
+
+
+def test_a_failed_start_with_no_release_to_return_to_says_pulse_is_down(linked):
+    sh("rm /opt/pulse/current /opt/pulse/previous")  # as on a first deploy: no release to return to
+    try:
+        result = playbook("pulse.yml", {"pulse_version": "1.0.5", "pulse_health_timeout": 8})
+        assert result.returncode != 0
+        assert "Pulse release 1.0.5 did not answer" in result.text
+        assert "There is no other release to return to: Pulse is down." in result.text
+        assert sh("pulse verify", check=False).returncode != 0
+    finally:
+        repaired = playbook("pulse.yml", {"pulse_version": "1.0.3"})
+    assert repaired.returncode == 0, repaired.stdout[-3000:]
+    assert current_release() == running_release() == "1.0.3"
     assert users("check") == ALL_ANSWER
 
 

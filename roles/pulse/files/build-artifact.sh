@@ -6,6 +6,8 @@
 # node_modules, so servers never need the npm registry. The output appears
 # only when complete.
 set -euo pipefail
+# Files must be readable by the pulse user on the host, whatever the caller's umask.
+umask 022
 
 src=${1:?source directory}
 version=${2:?version}
