@@ -24,12 +24,12 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
 .PHONY: help deploy test lint unit unit-debian molecule system-deps system-deps-test image sandbox \
-        sandbox-destroy vault secrets venv bench clean
+        sandbox-destroy vault secrets venv bench bench-cleanup clean
 
 help:
 	@echo "make deploy   converge the full stack on the local sandbox (run it again: nothing changes)"
 	@echo "make test     lint, unit tests (venv and Debian 12 library versions), every molecule scenario"
-	@echo "make bench    time a fresh converge and an idempotent re-run (BENCHMARKS.md)"
+	@echo "make bench    time a fresh converge, an idempotent re-run and the session audit (BENCHMARKS.md)"
 	@echo "make secrets ENV=<env> VAULT_PASSWORD_FILE=<file>   generate missing keys/salts into inventories/<env>'s vault"
 
 # --- toolchain --------------------------------------------------------------
@@ -100,8 +100,11 @@ molecule: venv image
 
 test: lint unit unit-debian molecule
 
-bench: venv image vault
+bench: venv image vault bench-cleanup
 	bench/converge.sh
+
+bench-cleanup: venv system-deps-test
+	$(VENV)/bin/python bench/cleanup.py
 
 clean: sandbox-destroy
 	rm -rf $(VENV) $(VENV_DEBIAN)

@@ -36,6 +36,10 @@ class PulseCryptoError(ValueError):
     """A value that does not open; the message says why, never what it holds."""
 
 
+class SealedWithOtherKey(PulseCryptoError):
+    """A well-formed Pulse value whose tag does not verify: written under other keys (or altered)."""
+
+
 def derive_key(encryption_key, encryption_salt):
     """The 32-byte AES key Pulse derives; the key text and salt are used as given."""
     kdf = PBKDF2HMAC(
@@ -60,8 +64,17 @@ def seal(key, value):
     return base64.b64encode(iv + tag + ciphertext).decode("ascii")
 
 
-def open_value(key, stored):
-    """Decrypt a stored value; raise PulseCryptoError when it does not open."""
+def cipher(key):
+    """The AES-256-GCM cipher for a derived key; build it once and reuse it for many values."""
+    return AESGCM(key)
+
+
+def unseal(aead, stored):
+    """Decrypt a stored value (text or bytes) with cipher(key) and return the plaintext bytes.
+
+    Raises SealedWithOtherKey when the tag does not verify, PulseCryptoError when
+    the value is not a Pulse encrypted value at all.
+    """
     try:
         raw = base64.b64decode(stored, validate=True)
     except (binascii.Error, ValueError, TypeError):
@@ -70,12 +83,17 @@ def open_value(key, stored):
         raise PulseCryptoError("not a Pulse encrypted value (%d bytes, shorter than IV and tag)" % len(raw))
     iv, tag, ciphertext = raw[:IV_LENGTH], raw[IV_LENGTH:IV_LENGTH + TAG_LENGTH], raw[IV_LENGTH + TAG_LENGTH:]
     try:
-        plaintext = AESGCM(key).decrypt(iv, ciphertext + tag, None)
+        return aead.decrypt(iv, ciphertext + tag, None)
     except InvalidTag:
-        raise PulseCryptoError(
+        raise SealedWithOtherKey(
             "key does not match (ENCRYPTION_KEY or ENCRYPTION_SALT differs from the one that wrote it, "
             "or the value was altered)"
         ) from None
+
+
+def open_value(key, stored, aead=None):
+    """Decrypt a stored value into its JSON value; raise PulseCryptoError when it does not open."""
+    plaintext = unseal(aead or cipher(key), stored)
     try:
         return json.loads(plaintext.decode("utf-8"))
     except ValueError:

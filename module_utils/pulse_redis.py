@@ -128,11 +128,12 @@ def explain_error(params, action, error):
     return "cannot %s on Redis at %s: the server answered: %s" % (action, target, text)
 
 
-def connect(module, action="connect"):
+def connect(module, action="connect", decode_responses=True):
     """Return a connected redis.Redis client, or fail the module with a clear message.
 
-    The client decodes replies as UTF-8 text, and a PING proves both the
-    connection and the credentials before any module does anything else.
+    The client decodes replies as UTF-8 text unless decode_responses is false
+    (bulk readers keep bytes), and a PING proves both the connection and the
+    credentials before any module does anything else.
     """
     ensure_redis_library(module)
     params = module.params
@@ -142,7 +143,7 @@ def connect(module, action="connect"):
         username=params.get("login_user") or None,
         socket_connect_timeout=params["connect_timeout"],
         socket_timeout=max(params["connect_timeout"], 10.0),
-        decode_responses=True,
+        decode_responses=decode_responses,
         # One attempt, as in every redis-py version: newer ones retry with
         # back-off by default, which only delays a clear error. Playbooks
         # that must wait for Redis retry the whole task (until/retries).

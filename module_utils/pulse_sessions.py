@@ -6,21 +6,36 @@
 
 import datetime
 import os
+import queue
+import re
+import threading
 
 from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.pulse_crypto import (
     CRYPTOGRAPHY_IMPORT_ERROR,
     HAS_CRYPTOGRAPHY,
     PulseCryptoError,
+    SealedWithOtherKey,
+    cipher,
     derive_key,
     hash_id,
     open_value,
     seal,
+    unseal,
 )
 
 SESSION_PREFIX = "session:"
 INDEX_PREFIX = "whatsapp:"
 CACHE_PREFIX = "cache:"
+
+# How the audit classes a stored session.
+OK = "ok"
+UNOPENABLE = "unopenable"  # a Pulse value sealed under other keys: Pulse would delete it
+MALFORMED = "malformed"  # not a Pulse encrypted value at all, or not a string key
+
+# What a WhatsApp ID looks like: digits, then @c.us (a phone) or @lid (a linked ID).
+WHATSAPP_ID = re.compile(r"^[0-9]{5,20}@(c\.us|lid)$")
+WHATSAPP_ID_FORMAT = "digits then @c.us or @lid, for example 18764250250@c.us"
 
 # Options every module that reads or writes sessions takes, beside the Redis ones.
 KEY_ARGUMENT_SPEC = dict(
@@ -46,7 +61,8 @@ class Keys:
 
     def __init__(self, params):
         self.key = derive_key(params["encryption_key"], params["encryption_salt"])
-        self.hash_salt = params["hash_salt"]
+        self.cipher = cipher(self.key)
+        self.hash_salt = params.get("hash_salt")
 
     def index_key(self, whatsapp_id):
         return INDEX_PREFIX + hash_id(whatsapp_id, self.hash_salt)
@@ -55,7 +71,22 @@ class Keys:
         return seal(self.key, value)
 
     def open(self, stored):
-        return open_value(self.key, stored)
+        return open_value(self.key, stored, self.cipher)
+
+    def classify(self, stored):
+        """OK, UNOPENABLE or MALFORMED for a stored session value (text or bytes).
+
+        AES-GCM's tag proves that a holder of the key wrote the plaintext, so a
+        value that opens only has its JSON object's braces checked: parsing
+        every session would triple the cost of auditing a large keyspace.
+        """
+        try:
+            plaintext = unseal(self.cipher, stored)
+        except SealedWithOtherKey:
+            return UNOPENABLE
+        except PulseCryptoError:
+            return MALFORMED
+        return OK if plaintext[:1] == b"{" and plaintext[-1:] == b"}" else MALFORMED
 
 
 def short(session_id):
@@ -109,3 +140,67 @@ def find_session(client, keys, whatsapp_id):
 def scan_keys(client, prefix, count=1000):
     """Iterate the keys under prefix with SCAN (never KEYS, which blocks Redis)."""
     return client.scan_iter(match=prefix + "*", count=count)
+
+
+def scan_names(client, prefix, count=1000):
+    """Walk the keys under prefix ('' for all) one SCAN step at a time; yield each step's keys.
+
+    Redis answers a short command per step and stays responsive; memory holds one step.
+    """
+    cursor = None
+    while cursor != 0:
+        cursor, keys = client.scan(cursor or 0, match=prefix + "*", count=count)
+        if keys:
+            yield keys
+
+
+def scan_batches(client, prefix, count=1000, fetch=None):
+    """Like scan_names, yielding (keys, values): values[i] is keys[i]'s value when the key starts
+    with fetch (by default, prefix), read with one MGET per step, and None otherwise. A read value
+    is also None when its key expired meanwhile or is not a string.
+    """
+    fetch = prefix if fetch is None else fetch
+    for keys in scan_names(client, prefix, count):
+        if fetch == prefix:
+            yield keys, client.mget(keys)
+            continue
+        marker = fetch.encode() if isinstance(keys[0], bytes) else fetch
+        wanted = [index for index, key in enumerate(keys) if key.startswith(marker)]
+        values = [None] * len(keys)
+        if wanted:
+            for index, value in zip(wanted, client.mget([keys[index] for index in wanted]), strict=True):
+                values[index] = value
+        yield keys, values
+
+
+def prefetched(batches, depth=2):
+    """Iterate batches while a thread already reads the next ones.
+
+    Redis's network round trips then overlap with the caller's decryption. At
+    most depth batches wait in memory; an error in the reader is raised here.
+    """
+    waiting = queue.Queue(maxsize=depth)
+    done = object()
+
+    def read():
+        try:
+            for batch in batches:
+                waiting.put(batch)
+        except Exception as error:  # handed to the caller, who reports it
+            waiting.put(error)
+        waiting.put(done)
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        batch = waiting.get()
+        if batch is done:
+            return
+        if isinstance(batch, Exception):
+            raise batch
+        yield batch
+
+
+def mask_id(whatsapp_id):
+    """A WhatsApp ID as reports show it: enough to tell users apart, not the phone number."""
+    number, _, domain = whatsapp_id.partition("@")
+    return "%s%s%s@%s" % (number[:2], "*" * max(len(number) - 4, 0), number[-2:], domain)
