@@ -35,7 +35,7 @@ MALFORMED = "malformed"  # not a Pulse encrypted value at all, or not a string k
 
 # What a WhatsApp ID looks like: digits, then @c.us (a phone) or @lid (a linked ID).
 WHATSAPP_ID = re.compile(r"^[0-9]{5,20}@(c\.us|lid)$")
-WHATSAPP_ID_FORMAT = "digits then @c.us or @lid, for example 18764250250@c.us"
+WHATSAPP_ID_FORMAT = "digits then @c.us or @lid, for example 15551234567@c.us"
 
 # Options every module that reads or writes sessions takes, beside the Redis ones.
 KEY_ARGUMENT_SPEC = dict(
