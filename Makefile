@@ -15,7 +15,6 @@ VAULT_ID    := sandbox@.vault/sandbox.pass
 # make secrets ENV=<inventory> [VAULT_PASSWORD_FILE=<file>]
 ENV         ?= sandbox
 VAULT_PASSWORD_FILE ?= .vault/$(ENV).pass
-SCENARIOS   := $(notdir $(wildcard molecule/*))
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/containers.conf
@@ -96,7 +95,7 @@ unit-debian: $(VENV_DEBIAN)/.installed system-deps-test
 	$(VENV_DEBIAN)/bin/pytest -m "not playbook" tests
 
 molecule: venv image
-	for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
+	scripts/molecule-all.sh
 
 test: lint unit unit-debian molecule
 

@@ -93,9 +93,11 @@ def _lastsave_item(facts):
     if save.get("skipped"):
         return _item("lastsave", "LASTSAVE recent (a real BGSAVE probe)", None, "", "",
                      skip="not probed in check mode (the probe saves; run without --check)")
+    # The play registers the probe with failed_when: false, which clears 'failed': judge by LASTSAVE itself.
+    advanced = (save.get("lastsave") or 0) > (save.get("lastsave_before") or 0)
     return _item(
         "lastsave", "LASTSAVE recent (a real BGSAVE probe)",
-        "the probe's save failed: %s" % save.get("msg") if save.get("failed") else None,
+        None if advanced else "the probe's save failed: %s" % save.get("msg", "LASTSAVE did not advance"),
         "BGSAVE probe: LASTSAVE advanced, the save took %s s" % save.get("duration"),
         "read the cause above; check the data directory's space and owner, then run playbooks/redis.yml")
 
@@ -191,8 +193,8 @@ def checklist_markdown(report):
 def checklist_line(item):
     """One item as a line of the play's output."""
     if item["status"] == "FAIL":
-        return "FAIL  %s: %s. Fix: %s" % (item["item"], item["detail"], item["fix"])
-    return "%s  %s: %s" % (item["status"], item["item"], item["detail"])
+        return "[FAIL] %s: %s. Fix: %s" % (item["item"], item["detail"], item["fix"])
+    return "[%s] %s: %s" % (item["status"], item["item"], item["detail"])
 
 
 class FilterModule(object):

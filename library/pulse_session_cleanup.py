@@ -26,7 +26,9 @@ description:
     only while its session is still absent), in one atomic script per batch, so a session that
     Pulse rewrites during the run is left alone.
   - Memory holds one batch at a time, whatever the number of sessions. While a batch is
-    decrypted, a second connection already reads the next one.
+    decrypted, a second connection already reads the next one. A check mode preview also keeps
+    the ids of the sessions it would remove (up to 100000), so that the mapping walk knows them
+    without opening sessions again; beyond that, it opens them again.
   - Never returns a session's content or a key; example key names are only given for the
     classes that are removed.
 version_added: "1.0.0"
@@ -453,9 +455,12 @@ class Cleanup:
         """Whether an existing session a mapping leads to was condemned (only possible in check mode)."""
         if not self.module.check_mode:
             return False  # the session walk has deleted every condemned session already
-        if self.bad_ids_overflow:
-            stored = run(self.module, "read a session", self.client.get, SESSION_PREFIX.encode() + session_id)
-            return stored is not None and keys.classify(stored) != OK
+        if self.bad_ids_overflow:  # one session at a time: slow, and only past BAD_IDS_KEPT condemned ones
+            key = SESSION_PREFIX.encode() + session_id
+            kind = to_text(run(self.module, "read a session's type", self.client.type, key))
+            if kind != "string":
+                return kind != "none"
+            return keys.classify(run(self.module, "read a session", self.client.get, key)) != OK
         return session_id in self.bad_ids
 
     def result(self):

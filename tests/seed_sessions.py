@@ -2,7 +2,7 @@
 
     PULSE_ENCRYPTION_KEY=... PULSE_ENCRYPTION_SALT=... PULSE_HASH_SALT=... REDIS_PASSWORD=... \
     python3 seed_sessions.py --port 6379 --good 100 --other-keys 40 --malformed 10 --not-strings 2 \
-        --orphans 50 --cache 7 [--ttl 86400]
+        --orphans 50 --cache 7 [--ttl 86400] [--first 0]
 
 - good: sessions sealed with the keys from the environment, each with its mapping;
 - other-keys: sessions sealed with a random key (as after a key change), each with its mapping;
@@ -11,7 +11,8 @@
 - orphans: mappings to sessions that do not exist;
 - cache: cache:* keys.
 
-Prints the counts a cleanup should report, as JSON. Standalone (redis-py and
+Users are 1876444NNNNN@c.us, numbered from --first. Prints the counts a
+cleanup should report, as JSON. Standalone (redis-py and
 cryptography only), so it runs on a Debian 12 target as well; it seals values
 on its own, which cross-checks module_utils/pulse_crypto.py. Secrets come from
 the environment, never the command line.
@@ -51,11 +52,11 @@ def session(session_id, number):
     }
 
 
-def seed(client, counts, key, salt, hash_salt, *, ttl=86400, batch=2000):
+def seed(client, counts, key, salt, hash_salt, *, ttl=86400, batch=2000, first=0):
     good = cipher(key, salt)
     other = cipher(os.urandom(24).hex(), os.urandom(12).hex())
     pipe = client.pipeline(transaction=False)
-    number = 0
+    number = first
 
     def mapping(whatsapp_id, session_id):
         pipe.set("whatsapp:" + hashlib.sha256((whatsapp_id + hash_salt).encode()).hexdigest(), session_id, ex=ttl)
@@ -92,6 +93,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=6379)
     parser.add_argument("--ttl", type=int, default=86400)
+    parser.add_argument("--first", type=int, default=0, help="number of the first user")
     for kind in ("good", "other-keys", "malformed", "not-strings", "orphans", "cache"):
         parser.add_argument("--" + kind, type=int, default=0)
     args = parser.parse_args()
@@ -99,7 +101,7 @@ def main():
     counts = dict((kind, getattr(args, kind)) for kind in
                   ("good", "other_keys", "malformed", "not_strings", "orphans", "cache"))
     expected = seed(client, counts, os.environ["PULSE_ENCRYPTION_KEY"], os.environ["PULSE_ENCRYPTION_SALT"],
-                    os.environ["PULSE_HASH_SALT"], ttl=args.ttl)
+                    os.environ["PULSE_HASH_SALT"], ttl=args.ttl, first=args.first)
     json.dump(expected, sys.stdout)
     print()
 

@@ -19,7 +19,7 @@ HEALTHY = {
         "server": {"process_id": 4242},
     },
     "conf_lines": ["save 900 1 300 10 60 10000", "appendonly yes"],
-    "lastsave": {"changed": True, "duration": 0.05},
+    "lastsave": {"changed": True, "duration": 0.05, "lastsave_before": 1795600000, "lastsave": 1795600001},
     "host_keys": dict(FP), "vault_keys": dict(FP), "record_keys": dict(FP), "host_key_problems": [],
     "redis_pids": ["4242"], "redis_main_pid": "4242", "redis_target": "127.0.0.1:6379",
     "pulse": True,
@@ -55,7 +55,9 @@ def broken(path, value):
     ("aof", broken(("redis", "config", "appendonly"), "no"), "appendonly is no"),
     ("aof", broken(("conf_lines",), ["save 900 1 300 10 60 10000"]), "not in the config file"),
     ("aof", broken(("redis", "persistence", "aof_last_write_status"), "err"), "aof_last_write_status is err"),
-    ("lastsave", broken(("lastsave",), {"failed": True, "msg": "MISCONF"}), "the probe's save failed: MISCONF"),
+    ("lastsave", broken(("lastsave",), {"failed": False, "msg": "MISCONF", "lastsave_before": 1795600000,
+                                        "lastsave": 1795600000}), "the probe's save failed: MISCONF"),
+    ("lastsave", broken(("lastsave",), {"failed": False, "msg": "cannot connect"}), "failed: cannot connect"),
     ("data_dir", broken(("redis", "data_dir", "mode"), "0777"), "mode 0777 lets others in"),
     ("data_dir", broken(("redis", "data_dir", "owner"), "root"), "owned by root:redis, not redis:redis"),
     ("data_dir", broken(("redis", "data_dir", "exists"), False), "does not exist"),
@@ -98,4 +100,4 @@ def test_the_report_reads_as_a_table_and_as_lines():
     text = checklist_markdown(report)
     assert text.startswith("# Pulse checklist: h\n\nFAIL at 2026-11-25T00:00:00Z: 10 PASS, 1 FAIL, 0 SKIP\n")
     assert "| Save rules present | FAIL | no save rules: Redis writes no snapshot | run playbooks/redis.yml" in text
-    assert checklist_line(report["items"][0]).startswith("FAIL  Save rules present: no save rules")
+    assert checklist_line(report["items"][0]).startswith("[FAIL] Save rules present: no save rules")

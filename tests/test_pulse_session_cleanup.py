@@ -5,6 +5,7 @@ import os
 import stat
 import time
 
+import conftest
 import pytest
 from conftest import load_module, run_module
 from seed_sessions import seed
@@ -199,3 +200,14 @@ def test_keys_are_required_to_clean_and_never_shown(redis_server):
     assert "encryption_key" in result["msg"]
     shown = run_module("pulse_session_cleanup", dict(redis_server.args, **KEYS), check_mode=True)
     assert KEYS["encryption_key"] not in json.dumps(shown)
+
+
+def test_a_preview_past_the_ids_it_keeps_opens_the_sessions_again(mixed, monkeypatch):
+    """Check mode keeps up to BAD_IDS_KEPT condemned ids; past that, the counts must not change."""
+    _client, args = mixed
+    module = load_module("pulse_session_cleanup")
+    module.BAD_IDS_KEPT = 3
+    monkeypatch.setattr(conftest, "load_module", lambda name: module)
+    result = run_module("pulse_session_cleanup", args, check_mode=True)
+    assert result["counts"] == EXPECTED
+    assert result["removed"] == {"sessions": 35, "mappings": 46, "cache": 0}

@@ -1,9 +1,10 @@
 """Run inside the container: link or check N users through the app's API.
 
-    python3 - link|check <count> [port] < users.py
+    python3 - link|check <count> [port] [prefix] < users.py
 
-Prints JSON counts. Users are 1876555NNNN@c.us, so a check finds exactly the
-users a link made. Standard library only (the target has no requests).
+Prints JSON counts. Users are <prefix>NNNN@c.us (prefix 1876555 by default),
+so a check finds exactly the users a link made. Standard library only (the
+target has no requests).
 """
 import json
 import sys
@@ -14,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 action, count = sys.argv[1], int(sys.argv[2])
 base = "http://127.0.0.1:%s" % (sys.argv[3] if len(sys.argv) > 3 else "3000")
+prefix = sys.argv[4] if len(sys.argv) > 4 else "1876555"
 
 
 def user(number):
-    return "1876555%04d@c.us" % number
+    return "%s%04d@c.us" % (prefix, number)
 
 
 # The URLs are always http://127.0.0.1:<port>/... built here, never from input,

@@ -1,4 +1,6 @@
-"""A fresh host after converge: files, service, network exposure, settings, crash."""
+"""Redis on the full-stack host after converge: files, service, network exposure, settings, crash.
+
+Once molecule/default (a Redis-only host); the pulse host runs the same redis role."""
 
 import os
 import time
