@@ -66,11 +66,13 @@ def effective_keys(env):
 
 
 def adopt_import(env):
-    """{vault variable: value} to import from an upstream .env (key material as Pulse uses it), and the notes."""
+    """What to import from an upstream .env: values {vault variable: value} (key material as Pulse uses
+    it), notes (what needs a rotation) and public (the key names that hold Pulse's public defaults)."""
     keys, notes = effective_keys(env)
     values = dict(env, **keys)
     imported = dict((VAULT_NAMES[name], values[name]) for name in VAULT_NAMES if values.get(name))
-    return {"values": imported, "notes": notes}
+    public = sorted(name.lower() for name, value in keys.items() if PUBLIC.get(value) == name)
+    return {"values": imported, "notes": notes, "public": public}
 
 
 def adopt_conflicts(wanted, vault):

@@ -108,6 +108,7 @@ def test_a_fresh_vault_takes_every_setting_and_the_sessions_are_counted(upstream
     assert record["fingerprints"]["hash_salt"] == fingerprint(UPSTREAM["HASH_SALT"])
     assert "Sessions on upstream-host: 32, of which 30 open with these keys" in result.text
     assert "ROTATION NEEDED" not in result.text
+    assert not (upstream.inventory / "group_vars" / "all" / "adopted.yml").exists()
     assert_no_secret(result, settings)
     # Read-only on the host.
     assert upstream.env_file.read_text() == env_before and client.dbsize() == keys_before
@@ -134,23 +135,28 @@ def test_a_vault_holding_other_keys_stops_with_fingerprints_and_writes_nothing(u
     assert_no_secret(result, dict(settings, OTHER="another-encryption-key-0123456789abcdef"))
 
 
-@pytest.mark.parametrize("changes, key, hash_salt, note", [
-    ({"HASH_SALT": ""}, UPSTREAM["ENCRYPTION_KEY"], DEFAULT_HASH_SALT, "HASH_SALT is unset"),
-    ({"HASH_SALT": DEFAULT_HASH_SALT}, UPSTREAM["ENCRYPTION_KEY"], DEFAULT_HASH_SALT,
-     "HASH_SALT equals the public default built into Pulse"),
-    ({"ENCRYPTION_KEY": "too-short-key"}, DEFAULT_KEY, UPSTREAM["HASH_SALT"],
-     "ENCRYPTION_KEY is 13 characters, shorter than 32: Pulse has used its public default key instead"),
+@pytest.mark.parametrize("changes, expect", [
+    ({"HASH_SALT": ""}, dict(key=UPSTREAM["ENCRYPTION_KEY"], hash_salt=DEFAULT_HASH_SALT, public=["hash_salt"],
+                             note="HASH_SALT is unset")),
+    ({"HASH_SALT": DEFAULT_HASH_SALT}, dict(key=UPSTREAM["ENCRYPTION_KEY"], hash_salt=DEFAULT_HASH_SALT,
+                                            public=["hash_salt"],
+                                            note="HASH_SALT equals the public default built into Pulse")),
+    ({"ENCRYPTION_KEY": "too-short-key"}, dict(
+        key=DEFAULT_KEY, hash_salt=UPSTREAM["HASH_SALT"], public=["encryption_key"],
+        note="ENCRYPTION_KEY is 13 characters, shorter than 32: Pulse has used its public default key instead")),
 ])
-def test_public_or_short_keys_are_imported_as_pulse_uses_them_and_reported(upstream, changes, key, hash_salt, note):
+def test_public_or_short_keys_are_imported_as_pulse_uses_them_and_reported(upstream, changes, expect):
     upstream.write_env(dict(UPSTREAM, **changes))
     client = redis.Redis(port=upstream.server.port, password=upstream.server.password)
-    seed(client, MIX, key, UPSTREAM["ENCRYPTION_SALT"], hash_salt)
+    seed(client, MIX, expect["key"], UPSTREAM["ENCRYPTION_SALT"], expect["hash_salt"])
     result = upstream.adopt()
     assert result.returncode == 0, result.text[-3000:]
-    assert "ROTATION NEEDED: " + note in result.text
+    assert "ROTATION NEEDED: " + expect["note"] in result.text
     vault = upstream.read_vault()
-    assert vault["vault_encryption_key"] == key and vault["vault_hash_salt"] == hash_salt
+    assert vault["vault_encryption_key"] == expect["key"] and vault["vault_hash_salt"] == expect["hash_salt"]
     assert upstream.record()["sessions_open"] == 30
+    adopted = yaml.safe_load((upstream.inventory / "group_vars" / "all" / "adopted.yml").read_text())
+    assert adopted == {"pulse_accept_public_keys": expect["public"]}
 
 
 def test_a_server_without_an_upstream_install_is_named(upstream):

@@ -102,3 +102,11 @@ def test_fingerprint_report_marks_generated_values():
         "b      %s  generated now" % pulse_secrets.fingerprint("2"),
     ]
     assert pulse_secrets.fingerprint_report({"b": "2"}, ["b"]) == ["b  %s" % pulse_secrets.fingerprint("2")]
+
+
+def test_a_public_default_kept_on_purpose_is_accepted_for_that_name_only():
+    """adopt.yml's pulse_accept_public_keys: the sessions taken over are sealed with the default."""
+    secrets = dict(GOOD, hash_salt="pulse-hash-salt-default-value")
+    assert pulse_secrets.secret_problems(secrets, accept_public=["hash_salt"]) == []
+    assert pulse_secrets.secret_problems(secrets, accept_public=["encryption_key"]) == [
+        "vault_hash_salt equals Pulse's built-in HASH_SALT, which is public: generate a new value with 'make secrets'"]
