@@ -77,9 +77,8 @@ statuses:
 import json
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.pulse_crypto import PulseCryptoError
 from ansible.module_utils.pulse_redis import CONNECTION_REQUIRED_TOGETHER, connect, connection_argument_spec, run
-from ansible.module_utils.pulse_sessions import SESSION_PREFIX, Keys, ensure_crypto_library, scan_batches
+from ansible.module_utils.pulse_sessions import Keys, ensure_crypto_library, walk_sessions
 from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible.module_utils.urls import open_url
 
@@ -92,18 +91,11 @@ except ImportError:  # Python 2 is not supported by these modules
 def sample_users(client, keys, size):
     """WhatsApp IDs of up to size users whose sessions open (kept in memory, never returned)."""
     users = []
-    for _names, values in scan_batches(client, SESSION_PREFIX):
-        for stored in values:
-            if stored is None:
-                continue
-            try:
-                session = keys.open(stored)
-            except PulseCryptoError:
-                continue
-            if isinstance(session, dict) and session.get("whatsappId"):
-                users.append(session["whatsappId"])
-                if len(users) >= size:
-                    return users
+    for _session_id, session in walk_sessions(client, keys):
+        if isinstance(session, dict) and session.get("whatsappId"):
+            users.append(session["whatsappId"])
+            if len(users) >= size:
+                break
     return users
 
 

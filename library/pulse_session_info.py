@@ -154,7 +154,6 @@ from ansible.module_utils.pulse_sessions import (
     CACHE_PREFIX,
     INDEX_PREFIX,
     KEY_ARGUMENT_SPEC,
-    OK,
     SESSION_PREFIX,
     WHATSAPP_ID,
     WHATSAPP_ID_FORMAT,
@@ -164,6 +163,7 @@ from ansible.module_utils.pulse_sessions import (
     scan_batches,
     scan_keys,
     short,
+    walk_sessions,
 )
 
 VERDICTS = dict(
@@ -226,16 +226,11 @@ def read_session(client, session_key):
 def find_by_owner(client, keys, whatsapp_id):
     """Look for the user's session among all sessions; return (its id or None, how many did not open)."""
     unopenable = 0
-    for names, values in scan_batches(client, SESSION_PREFIX):
-        for name, stored in zip(names, values, strict=True):
-            if stored is None:
-                continue
-            if keys.classify(stored) != OK:
-                unopenable += 1
-                continue
-            session = keys.open(stored)
-            if isinstance(session, dict) and session.get("whatsappId") == whatsapp_id:
-                return name[len(SESSION_PREFIX):], unopenable
+    for session_id, session in walk_sessions(client, keys):
+        if session is None:
+            unopenable += 1
+        elif isinstance(session, dict) and session.get("whatsappId") == whatsapp_id:
+            return session_id, unopenable
     return None, unopenable
 
 

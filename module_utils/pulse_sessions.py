@@ -173,6 +173,20 @@ def scan_batches(client, prefix, count=1000, fetch=None):
         yield keys, values
 
 
+def walk_sessions(client, keys, count=1000):
+    """Yield (session id, session object or None) for every session, None when it does not open
+    (sealed with other keys, or not a Pulse value). Each value is read and decrypted once."""
+    for names, values in scan_batches(client, SESSION_PREFIX, count):
+        for name, stored in zip(names, values, strict=True):
+            if stored is None:  # expired since the SCAN, or not a string
+                continue
+            try:
+                session = keys.open(stored)
+            except PulseCryptoError:
+                session = None
+            yield name[len(SESSION_PREFIX):], session
+
+
 def prefetched(batches, depth=2):
     """Iterate batches while a thread already reads the next ones.
 
