@@ -25,10 +25,13 @@ description:
   - A key is deleted only if it still holds the value the audit read (and, for a mapping,
     only while its session is still absent), in one atomic script per batch, so a session that
     Pulse rewrites during the run is left alone.
-  - Memory holds one batch at a time, whatever the number of sessions. While a batch is
-    decrypted, a second connection already reads the next one. A check mode preview also keeps
-    the ids of the sessions it would remove (up to 100000), so that the mapping walk knows them
-    without opening sessions again; beyond that, it opens them again.
+  - It walks the keyspace twice, since a mapping can only be judged once every session has been,
+    so first the sessions, then the mappings and the cache. Each walk is a pipeline of reading
+    threads on their own connections (the next C(SCAN) step, the reads of the step before), so
+    that Redis works while the module decrypts. Memory holds a few batches at a time, whatever
+    the number of sessions. A check mode preview also keeps the ids of the sessions it would
+    remove (up to 100000), so that the mapping walk knows them without opening sessions again;
+    beyond that, it opens them again.
   - Never returns a session's content or a key; example key names are only given for the
     classes that are removed.
 version_added: "1.0.0"
@@ -174,7 +177,6 @@ from ansible.module_utils.pulse_sessions import (
     ensure_crypto_library,
     prefetched,
     scan_batches,
-    scan_names,
 )
 
 try:
@@ -183,28 +185,16 @@ except ImportError:  # connect() reports the missing library
     ResponseError = Exception
 
 BACKUP_FORMAT = "pulse-ops-redis-dump/1"
-# Follows each mapping of KEYS to its session, inside Redis. Returns {present, leads, odd}:
-# present counts the mappings that hold a string; leads is a flat list of (index in KEYS,
-# value, 1 if the session exists else 0) for each mapping whose session is missing, or for
-# every mapping when ARGV[1] is '1'; odd lists the indexes of keys that are not strings.
-# Mappings that expired since the SCAN are left out.
-MAPPINGS = """
-local present, leads, odd = 0, {}, {}
+# Of KEYS, the positions (from 1) of the keys that do not exist. Asked only for a batch of
+# mappings' sessions that a single EXISTS already counted short.
+ABSENT = """
+local absent = {}
 for i, key in ipairs(KEYS) do
-  local value = redis.pcall('GET', key)
-  if type(value) == 'table' then
-    odd[#odd + 1] = i
-  elseif value then
-    present = present + 1
-    local found = redis.call('EXISTS', 'session:' .. value)
-    if found == 0 or ARGV[1] == '1' then
-      leads[#leads + 1] = i
-      leads[#leads + 1] = value
-      leads[#leads + 1] = found
-    end
+  if redis.call('EXISTS', key) == 0 then
+    absent[#absent + 1] = i
   end
 end
-return {present, leads, odd}
+return absent
 """
 # In check mode, how many condemned session ids the mapping walk may look up in memory.
 BAD_IDS_KEPT = 100000
@@ -328,9 +318,6 @@ class Cleanup:
         self.bad_ids = set()
         self.bad_ids_overflow = False
 
-    def batches(self, prefix, fetch=None):
-        return prefetched(scan_batches(self.client, prefix, self.batch, fetch))
-
     def not_strings(self, pairs):
         """Of [(key, value read)], the keys MGET had no value for that exist all the same: not strings.
 
@@ -363,13 +350,14 @@ class Cleanup:
         self.left_changed += len(condemned) - deleted
         self.removed[family] -= len(condemned) - deleted
 
-    def sessions_and_cache(self, keys):
-        """One walk of the whole keyspace: class every session (keys=None: condemn every one), count
-        the cache and, with include_cache, condemn it. Removes what is condemned, batch by batch."""
+    def sessions(self, keys):
+        """The first walk: class every session (keys=None: condemn every one) and remove what is
+        condemned, batch by batch. Decrypting is the audit's main cost, so this walk reads only
+        session keys."""
         if keys:
             self.counts.update(sessions_ok=0, sessions_unopenable=0, sessions_malformed=0)
-        for names, values in self.batches("", fetch=SESSION_PREFIX):
-            condemned, kinds, cache = self.class_sessions(keys, names, values)
+        for names, values in prefetched(scan_batches(self.client, SESSION_PREFIX, self.batch)):
+            condemned, kinds = self.class_sessions(keys, names, values)
             self.counts["sessions"] += sum(len(pairs) for pairs in condemned.values()) + kinds[OK]
             if keys:
                 for kind, count in kinds.items():
@@ -379,30 +367,25 @@ class Cleanup:
                         self.remember_bad(name)
             for kind, pairs in condemned.items():
                 self.remove("sessions", kind, pairs)
-            self.cache(cache)
 
     def class_sessions(self, keys, names, values):
-        """One SCAN step: the condemned sessions per class, the count per class, the cache keys seen."""
-        session_prefix, cache_prefix = SESSION_PREFIX.encode(), CACHE_PREFIX.encode()
+        """One SCAN step of sessions: the condemned ones per class, and the count per class."""
         condemned = {UNOPENABLE: [], MALFORMED: [], "reset": []}
         kinds = {OK: 0, UNOPENABLE: 0, MALFORMED: 0}
-        unread, cache = [], []
-        for name, value in zip(names, values, strict=True):
-            if value is None:  # not a session, or a session that is not a string or just expired
-                if name.startswith(session_prefix):
-                    unread.append((name, None))
-                elif name.startswith(cache_prefix):
-                    cache.append(name)
-                continue
-            kind = keys.classify(value) if keys else "reset"
-            if kind != OK:
-                condemned[kind].append((name, value))
-            if keys:
+        read = [(name, value) for name, value in zip(names, values, strict=True) if value is not None]
+        if keys:
+            for pair, kind in zip(read, keys.classify_all([value for _name, value in read]), strict=True):
                 kinds[kind] += 1
-        for name in self.not_strings(unread):
+                if kind != OK:
+                    condemned[kind].append(pair)
+        else:
+            condemned["reset"] = read
+        # MGET has no value for a key that is not a string, or that just expired.
+        for name in self.not_strings([(name, value) for name, value in zip(names, values, strict=True)
+                                      if value is None]):
             condemned[MALFORMED if keys else "reset"].append((name, None))
             kinds[MALFORMED] += 1  # unused with reset
-        return condemned, kinds, cache
+        return condemned, kinds
 
     def cache(self, names):
         """Count a step's cache keys; with include_cache, remove them."""
@@ -420,48 +403,57 @@ class Cleanup:
         else:
             self.bad_ids_overflow = True
 
-    def mapping_batches(self, all_values):
-        """Per SCAN step of the mappings, what MAPPINGS reports (see there). Runs in the reading thread."""
-        mappings = self.client.register_script(MAPPINGS)
-        for names in scan_names(self.client, INDEX_PREFIX, self.batch):
-            yield names, mappings(keys=names, args=[b"1" if all_values else b"0"])
+    def mapping_batches(self, follow):
+        """Per SCAN step of the whole keyspace: the mappings as [(key, value)] (value None: not a
+        string, or just expired), the set of positions (from 1, among those with a value) whose
+        session is absent when follow is set, and the cache keys. Runs in the reading thread."""
+        absent = self.client.register_script(ABSENT)
+        index_prefix, cache_prefix, session_prefix = (prefix.encode() for prefix in
+                                                      (INDEX_PREFIX, CACHE_PREFIX, SESSION_PREFIX))
+        for names, values in prefetched(scan_batches(self.client, "", self.batch, fetch=INDEX_PREFIX)):
+            mappings = [(name, value) for name, value in zip(names, values, strict=True)
+                        if name.startswith(index_prefix)]
+            cache = [name for name in names if name.startswith(cache_prefix)]
+            sessions = [session_prefix + value for _name, value in mappings if value is not None] if follow else []
+            # One EXISTS counts a whole batch; only a batch that comes up short is looked at key by key.
+            short = sessions and self.client.exists(*sessions) < len(sessions)
+            yield mappings, set(absent(keys=sessions)) if short else set(), cache
 
-    def mappings(self, keys):
-        """Class every mapping (keys=None: every one is condemned); remove the orphaned ones.
+    def mappings_and_cache(self, keys):
+        """The second walk: class every mapping (keys=None: condemn every one), remove the orphaned
+        ones; count the cache and, with include_cache, remove it.
 
-        Redis itself follows each mapping to its session, in a script per batch,
-        so only the orphans (and in a check mode preview with condemned sessions,
-        every mapping's session id) come back over the wire.
+        A mapping can only be judged once every session has been, so this walk follows the first.
+        It reads the mappings' values and asks Redis which of their sessions exist, a batch at a
+        time; a check mode preview also looks them up among the sessions it condemned.
         """
         if keys:
             self.counts.update(mappings_ok=0, mappings_orphaned=0)
-        lookup = keys is not None and self.module.check_mode and bool(self.bad_ids)
-        reset = keys is None
-        for names, (present, leads, odd_indexes) in prefetched(self.mapping_batches(lookup or reset)):
-            odd = [(names[index - 1], None) for index in odd_indexes]
-            self.counts["mappings"] += present + len(odd)
-            pairs = [(names[leads[i] - 1], leads[i + 1], leads[i + 2]) for i in range(0, len(leads), 3)]
-            if reset:
-                self.remove("mappings", "reset", [(name, value) for name, value, _found in pairs] + odd)
-                continue
-            orphaned = [(name, value) for name, value, found in pairs
-                        if not found or self.is_bad(keys, value)]
-            self.counts["mappings_orphaned"] += len(orphaned) + len(odd)
-            self.counts["mappings_ok"] += present - len(orphaned)
-            self.remove("mappings", "orphaned", orphaned, only_if_target_absent=True)
-            self.remove("mappings", "orphaned", odd)
+        for mappings, absent, cache in prefetched(self.mapping_batches(follow=keys is not None)):
+            present = [pair for pair in mappings if pair[1] is not None]
+            odd = [(name, None) for name in self.not_strings([pair for pair in mappings if pair[1] is None])]
+            self.counts["mappings"] += len(present) + len(odd)
+            if keys is None:
+                self.remove("mappings", "reset", present + odd)
+            else:
+                orphaned = [pair for position, pair in enumerate(present, start=1)
+                            if position in absent or pair[1] in self.bad_ids
+                            or (self.bad_ids_overflow and self.opens_badly(keys, pair[1]))]
+                self.counts["mappings_orphaned"] += len(orphaned) + len(odd)
+                self.counts["mappings_ok"] += len(present) - len(orphaned)
+                self.remove("mappings", "orphaned", orphaned, only_if_target_absent=True)
+                self.remove("mappings", "orphaned", odd)
+            self.cache(cache)
 
-    def is_bad(self, keys, session_id):
-        """Whether an existing session a mapping leads to was condemned (only possible in check mode)."""
-        if not self.module.check_mode:
-            return False  # the session walk has deleted every condemned session already
-        if self.bad_ids_overflow:  # one session at a time: slow, and only past BAD_IDS_KEPT condemned ones
-            key = SESSION_PREFIX.encode() + session_id
-            kind = to_text(run(self.module, "read a session's type", self.client.type, key))
-            if kind != "string":
-                return kind != "none"
-            return keys.classify(run(self.module, "read a session", self.client.get, key)) != OK
-        return session_id in self.bad_ids
+    def opens_badly(self, keys, session_id):
+        """Whether the existing session a mapping leads to would be condemned: a check mode preview
+        asks this only past BAD_IDS_KEPT condemned sessions, one session at a time (slow). A real run
+        has deleted every condemned session before the mapping walk, and keeps no ids."""
+        key = SESSION_PREFIX.encode() + session_id
+        kind = to_text(run(self.module, "read a session's type", self.client.type, key))
+        if kind != "string":
+            return kind != "none"
+        return keys.classify(run(self.module, "read a session", self.client.get, key)) != OK
 
     def result(self):
         self.backup.close()
@@ -564,8 +556,9 @@ def main():
 
     cleanup = Cleanup(module, client)
     keys = Keys(params) if state == "clean" else None
-    cleanup.sessions_and_cache(keys)
-    cleanup.mappings(keys)
+    # A Redis error in a walk (also one raised in a reading thread) fails with its cause.
+    run(module, "walk the sessions", cleanup.sessions, keys)
+    run(module, "walk the mappings and the cache", cleanup.mappings_and_cache, keys)
     module.exit_json(**cleanup.result())
 
 

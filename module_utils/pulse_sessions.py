@@ -21,7 +21,7 @@ from ansible.module_utils.pulse_crypto import (
     hash_id,
     open_value,
     seal,
-    unseal,
+    unseal_all,
 )
 
 SESSION_PREFIX = "session:"
@@ -74,19 +74,25 @@ class Keys:
         return open_value(self.key, stored, self.cipher)
 
     def classify(self, stored):
-        """OK, UNOPENABLE or MALFORMED for a stored session value (text or bytes).
+        """OK, UNOPENABLE or MALFORMED for a stored session value (text or bytes)."""
+        return self.classify_all((stored,))[0]
+
+    def classify_all(self, values):
+        """classify() for each of many stored values, in one pass.
 
         AES-GCM's tag proves that a holder of the key wrote the plaintext, so a
         value that opens only has its JSON object's braces checked: parsing
         every session would triple the cost of auditing a large keyspace.
         """
-        try:
-            plaintext = unseal(self.cipher, stored)
-        except SealedWithOtherKey:
-            return UNOPENABLE
-        except PulseCryptoError:
-            return MALFORMED
-        return OK if plaintext[:1] == b"{" and plaintext[-1:] == b"}" else MALFORMED
+        kinds = []
+        for opened in unseal_all(self.cipher, values):
+            if isinstance(opened, SealedWithOtherKey):
+                kinds.append(UNOPENABLE)
+            elif isinstance(opened, bytes) and opened[:1] == b"{" and opened[-1:] == b"}":
+                kinds.append(OK)
+            else:
+                kinds.append(MALFORMED)
+        return kinds
 
 
 def short(session_id):
@@ -158,9 +164,12 @@ def scan_batches(client, prefix, count=1000, fetch=None):
     """Like scan_names, yielding (keys, values): values[i] is keys[i]'s value when the key starts
     with fetch (by default, prefix), read with one MGET per step, and None otherwise. A read value
     is also None when its key expired meanwhile or is not a string.
+
+    A thread of its own asks for the next SCAN step while this one's values are read, so Redis
+    always has a command to answer.
     """
     fetch = prefix if fetch is None else fetch
-    for keys in scan_names(client, prefix, count):
+    for keys in prefetched(scan_names(client, prefix, count)):
         if fetch == prefix:
             yield keys, client.mget(keys)
             continue

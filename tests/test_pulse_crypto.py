@@ -6,7 +6,16 @@ import shutil
 import subprocess
 
 import pytest
-from ansible.module_utils.pulse_crypto import PulseCryptoError, derive_key, hash_id, open_value, seal
+from ansible.module_utils.pulse_crypto import (
+    PulseCryptoError,
+    SealedWithOtherKey,
+    cipher,
+    derive_key,
+    hash_id,
+    open_value,
+    seal,
+    unseal_all,
+)
 from conftest import ROOT
 
 KEY = "a" * 40 + "-encryption-key"
@@ -87,3 +96,21 @@ def test_garbage_is_not_mistaken_for_a_session():
         open_value(key, "not base64 at all!")
     with pytest.raises(PulseCryptoError, match=r"^not a Pulse encrypted value \(3 bytes"):
         open_value(key, base64.b64encode(b"abc").decode())
+
+
+def test_a_batch_opens_value_by_value_in_order():
+    """unseal_all, the audit's hot path, answers each value as open_value would, without raising."""
+    key = derive_key(KEY, SALT)
+    good = seal(key, SESSION)
+    other = seal(derive_key(KEY, SALT + "-other"), SESSION)
+    values = [good, good.encode(), other, "not base64 at all!", base64.b64encode(b"abc"), good + "=", "\u00e9t\u00e9"]
+    opened = unseal_all(cipher(key), values)
+    assert [json.loads(opened[0]), json.loads(opened[1])] == [SESSION, SESSION]
+    assert isinstance(opened[2], SealedWithOtherKey)
+    assert [str(error) for error in opened[3:]] == [
+        "not a Pulse encrypted value (not base64)",
+        "not a Pulse encrypted value (3 bytes, shorter than IV and tag)",
+        "not a Pulse encrypted value (not base64)",
+        "not a Pulse encrypted value (not base64)",
+    ]
+    assert not any(isinstance(error, SealedWithOtherKey) for error in opened[3:])

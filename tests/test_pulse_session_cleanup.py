@@ -211,3 +211,17 @@ def test_a_preview_past_the_ids_it_keeps_opens_the_sessions_again(mixed, monkeyp
     result = run_module("pulse_session_cleanup", args, check_mode=True)
     assert result["counts"] == EXPECTED
     assert result["removed"] == {"sessions": 35, "mappings": 46, "cache": 0}
+
+
+def test_a_redis_error_in_a_walk_fails_with_its_cause_and_deletes_nothing(mixed):
+    """SCAN and MGET run in reading threads; their errors still reach the operator as a failure."""
+    client, args = mixed
+    client.acl_setuser("noscan", enabled=True, passwords=["+noscan-pass"], keys=["*"],
+                       commands=["+@all", "-scan"])
+    before = snapshot(client)
+    result = run_module("pulse_session_cleanup", dict(args, login_user="noscan", login_password="noscan-pass"))
+    assert result["failed"] is True
+    assert result["msg"].startswith("cannot walk the sessions on Redis at 127.0.0.1:%d: the server answered: "
+                                    % args["login_port"]), result["msg"]
+    assert "scan" in result["msg"].lower() and "noscan-pass" not in json.dumps(result)
+    assert snapshot(client) == before
