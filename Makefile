@@ -97,7 +97,10 @@ unit-debian: $(VENV_DEBIAN)/.installed system-deps-test
 molecule: venv image
 	scripts/molecule-all.sh
 
-test: lint unit unit-debian molecule
+# The longest scenario starts first, in the background; lint and the unit tests
+# run in the foreground lane meanwhile, then the other scenarios.
+test: venv $(VENV_DEBIAN)/.installed image system-deps-test
+	scripts/molecule-all.sh lint unit unit-debian
 
 bench: venv image vault bench-cleanup
 	bench/converge.sh
