@@ -15,21 +15,30 @@ VAULT_ID    := sandbox@.vault/sandbox.pass
 # make secrets ENV=<inventory> [VAULT_PASSWORD_FILE=<file>]
 ENV         ?= sandbox
 VAULT_PASSWORD_FILE ?= .vault/$(ENV).pass
+# Upstream Pulse's source: git by default; a `git archive` of the commit for
+# controllers without GitHub (make deploy PULSE_ARCHIVE=<file>). Where this
+# workplace's copy of the supported commit is present, it is the default, and
+# every test that deploys Pulse builds from it.
+PULSE_ARCHIVE ?= $(firstword $(wildcard $(CURDIR)/../shared/upstream/pulse-4e63375.tar.gz))
+# make pulse-lockfile COMMIT=<full commit id> [PULSE_ARCHIVE=<file>]
+COMMIT      ?=
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/containers.conf
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
+export PULSE_ARCHIVE
 
 .PHONY: help deploy test lint unit unit-debian molecule system-deps system-deps-test image sandbox \
-        sandbox-destroy vault secrets venv bench bench-cleanup clean
+        sandbox-destroy vault secrets venv bench bench-cleanup clean pulse-lockfile
 
 help:
 	@echo "make deploy   converge the full stack on the local sandbox (run it again: nothing changes)"
 	@echo "make test     lint, unit tests (venv and Debian 12 library versions), every molecule scenario"
 	@echo "make bench    time a fresh converge, an idempotent re-run and the session audit (BENCHMARKS.md)"
 	@echo "make secrets ENV=<env> VAULT_PASSWORD_FILE=<file>   generate missing keys/salts into inventories/<env>'s vault"
+	@echo "make pulse-lockfile COMMIT=<sha> [PULSE_ARCHIVE=<file>]   record the pins and lockfile of a new upstream commit"
 
 # --- toolchain --------------------------------------------------------------
 $(VENV)/.installed: requirements.txt
@@ -53,7 +62,7 @@ system-deps-test:
 	scripts/system-deps.sh test
 
 image: system-deps
-	scripts/build-image.sh
+	scripts/build-image.sh deps
 
 # --- make deploy ------------------------------------------------------------
 sandbox: image
@@ -77,7 +86,13 @@ secrets: venv
 	    -e pulse_vault_password_file=$(abspath $(VAULT_PASSWORD_FILE))
 
 deploy: venv sandbox vault
-	ansible-playbook playbooks/site.yml -i $(SANDBOX_INV) --vault-id $(VAULT_ID)
+	ansible-playbook playbooks/site.yml -i $(SANDBOX_INV) --vault-id $(VAULT_ID) \
+	    $(if $(PULSE_ARCHIVE),-e pulse_archive=$(abspath $(PULSE_ARCHIVE)))
+
+pulse-lockfile: venv
+	@test -n "$(COMMIT)" || { echo "name the commit: make pulse-lockfile COMMIT=<full commit id> [PULSE_ARCHIVE=<file>]"; exit 2; }
+	ansible-playbook playbooks/pulse-lockfile.yml -e pulse_version=$(COMMIT) \
+	    $(if $(filter-out file,$(origin PULSE_ARCHIVE)),-e pulse_archive=$(abspath $(PULSE_ARCHIVE)))
 
 # --- make test --------------------------------------------------------------
 lint: venv

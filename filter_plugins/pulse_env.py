@@ -1,6 +1,6 @@
 # Pulse's env file (/etc/pulse/pulse.env), read by systemd's EnvironmentFile=
-# and by dotenv through each release's .env: one way to write it and one way
-# to read it back, as Jinja filters. Messages name settings, never values.
+# and by dotenv (`pulse sessions`, through Pulse's own ConfigModule): one way
+# to write it and one way to read it back, as Jinja filters. Messages name settings, never values.
 
 import re
 
@@ -27,13 +27,23 @@ def env_problems(settings):
             if not _NAME.match(str(name)) or _FORBIDDEN.search(_text(value))]
 
 
+def env_settings(settings):
+    """The settings as Pulse gets them: text values, the empty ones left out.
+
+    Pulse's validation refuses a declared setting set to an empty value
+    ("FLASH_API_URL" is not allowed to be empty), and to Pulse an unset setting
+    means what an empty one was meant to."""
+    return dict((name, _text(value)) for name, value in settings.items() if _text(value) != "")
+
+
 def env_file(settings):
-    """The env file's lines, NAME="value", in the order given; refuses what env_problems names."""
+    """The env file's lines, NAME="value", in the order given, empty settings left out
+    (env_settings); refuses what env_problems names."""
     bad = env_problems(settings)
     if bad:
         raise ValueError("cannot write %s to the env file: a bad name, or a double quote, backslash or line "
                          "break in the value" % ", ".join(bad))
-    return "".join('%s="%s"\n' % (name, _text(value)) for name, value in settings.items())
+    return "".join('%s="%s"\n' % item for item in env_settings(settings).items())
 
 
 def env_parse(text):
@@ -56,5 +66,6 @@ class FilterModule(object):
         return {
             "pulse_env_problems": env_problems,
             "pulse_env_file": env_file,
+            "pulse_env_settings": env_settings,
             "pulse_env_parse": env_parse,
         }

@@ -29,6 +29,10 @@ PULSE_PUBLIC_DEFAULTS = {
 _PLACEHOLDER = re.compile(r"^(your[_-].*|change[_-]?me.*|x{3,}.*|<.*>|todo|placeholder|secret|password)$",
                           re.IGNORECASE)
 
+# Pulse builds redis://:<REDIS_PASSWORD>@host:port/db without URL-encoding the
+# password (redis.module.ts:21): these characters end or split its part of the URL.
+URL_BREAKING = "@/:#?%"
+
 # The secrets whose change makes Pulse unable to find or open existing sessions.
 SESSION_KEYS = ("encryption_key", "encryption_salt", "hash_salt")
 
@@ -63,6 +67,14 @@ def secret_problems(secrets, prefix="vault_", accept_public=()):
             }.get(name, " (Pulse refuses to start in production)")
             problems.append("%s is %d characters, shorter than Pulse's minimum of %d%s"
                             % (variable, len(value), MINIMUM_LENGTH[name], consequence))
+        if name == "redis_password":
+            breaking = sorted(set(value) & set(URL_BREAKING), key=URL_BREAKING.index)
+            if breaking:
+                problems.append("%s holds %s, which breaks the redis://:<password>@host URL Pulse builds from it "
+                                "(Pulse does not URL-encode it): choose a password without %s, or generate one "
+                                "with 'make secrets' (letters and digits)"
+                                % (variable, " and ".join("'%s'" % char for char in breaking),
+                                   " ".join(URL_BREAKING)))
         if value in seen:
             problems.append("%s and %s share one value: every secret must be different"
                             % (prefix + seen[value], variable))

@@ -2,6 +2,14 @@
 # Build the Debian 12 systemd image used by the sandbox and molecule, from
 # Debian packages only (no container registry is needed). Reuses the image
 # when it already exists; FORCE=1 rebuilds it.
+#
+#   scripts/build-image.sh        the base image (systemd, python3)
+#   scripts/build-image.sh deps   the base image plus what Pulse needs around it
+#                                 (Chromium, nftables, RabbitMQ, the checks'
+#                                 Python libraries), made by installing them in
+#                                 a container of the base image and committing
+#                                 it: the scenarios that deploy Pulse start
+#                                 from it instead of each downloading them.
 set -euo pipefail
 
 IMAGE="${PULSE_IMAGE:-localhost/pulse-debian12-systemd:latest}"
@@ -20,6 +28,32 @@ apt_mirror() {
 }
 MIRROR="${DEBIAN_MIRROR:-$(apt_mirror)}"
 PACKAGES=systemd,systemd-sysv,dbus,python3,procps,sudo,iproute2,ca-certificates
+DEPS_IMAGE="${PULSE_DEPS_IMAGE:-localhost/pulse-debian12-deps:latest}"
+# What the pulse role installs for WhatsApp Web and its checks, and RabbitMQ,
+# which Pulse needs (a role of its own will manage it).
+DEPS_PACKAGES="chromium fonts-liberation nftables python3-redis python3-cryptography python3-hiredis rabbitmq-server"
+
+if [ "${1:-}" = deps ]; then
+    "$0"  # the base image first
+    # Keyed by the base image and the package list: either changing rebuilds it.
+    key=$(echo "$(podman image inspect -f '{{.Id}}' "$IMAGE") $DEPS_PACKAGES" | sha256sum | cut -c1-16)
+    if [ "${FORCE:-0}" != 1 ] && podman image exists "$DEPS_IMAGE" \
+        && [ "$(podman image inspect -f '{{index .Labels "pulse-ops.key"}}' "$DEPS_IMAGE")" = "$key" ]; then
+        echo "image $DEPS_IMAGE present, reusing it (FORCE=1 rebuilds)"
+        exit 0
+    fi
+    name="pulse-deps-build-$$"
+    trap 'podman rm -f "$name" >/dev/null 2>&1 || true' EXIT
+    echo "building $DEPS_IMAGE: $DEPS_PACKAGES (a few minutes)"
+    podman run -d --name "$name" "$IMAGE" sleep infinity >/dev/null
+    # shellcheck disable=SC2086
+    podman exec -e DEBIAN_FRONTEND=noninteractive "$name" bash -c "apt-get update -qq \
+        && apt-get install -y -qq --no-install-recommends $DEPS_PACKAGES >/dev/null \
+        && apt-get clean && rm -rf /var/lib/apt/lists/*"
+    podman commit -q --change 'CMD ["/sbin/init"]' --change "LABEL pulse-ops.key=$key" "$name" "$DEPS_IMAGE" >/dev/null
+    echo "built $DEPS_IMAGE"
+    exit 0
+fi
 
 if [ "${FORCE:-0}" != 1 ] && podman image exists "$IMAGE"; then
     echo "image $IMAGE present, reusing it (FORCE=1 rebuilds)"

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 NAME="${PULSE_SANDBOX:-pulse-sandbox}"
-IMAGE="${PULSE_IMAGE:-localhost/pulse-debian12-systemd:latest}"
+# The base image with what Pulse needs around it (scripts/build-image.sh deps).
+IMAGE="${PULSE_IMAGE:-localhost/pulse-debian12-deps:latest}"
 
 if [ "${1:-up}" = destroy ]; then
     podman rm -f "$NAME" >/dev/null 2>&1 || true
@@ -13,6 +14,11 @@ if [ "${1:-up}" = destroy ]; then
 fi
 
 if podman container exists "$NAME"; then
+    if ! podman inspect -f '{{.EffectiveCaps}}' "$NAME" | grep -q NET_ADMIN; then
+        echo "sandbox $NAME was created without NET_ADMIN, which Pulse's nftables guard needs:" \
+             "recreate it with 'make sandbox-destroy deploy' (its Redis data goes with it)" >&2
+        exit 1
+    fi
     if [ "$(podman inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
         podman start "$NAME" >/dev/null
         echo "sandbox $NAME started again"
@@ -20,7 +26,8 @@ if podman container exists "$NAME"; then
         echo "sandbox $NAME running, reusing it"
     fi
 else
-    podman run -d --name "$NAME" --hostname "$NAME" --systemd=always "$IMAGE" /sbin/init >/dev/null
+    # NET_ADMIN: the pulse role's nftables guard on Chromium's debugging ports.
+    podman run -d --name "$NAME" --hostname "$NAME" --systemd=always --cap-add NET_ADMIN "$IMAGE" /sbin/init >/dev/null
     echo "sandbox $NAME created from $IMAGE"
 fi
 

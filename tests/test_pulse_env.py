@@ -12,11 +12,19 @@ _spec.loader.exec_module(pulse_env)
 
 def test_values_are_written_quoted_in_order_and_read_back_the_same():
     settings = {"NODE_ENV": "production", "PORT": 3000, "ADMIN_PHONE_NUMBERS": ["18760000001", "18760000002"],
-                "ELEVENLABS_API_KEY": "", "FLAG": True, "URL": "amqp://u:p@h:5672/?a=b&c=$d #x"}
+                "FLAG": True, "URL": "amqp://u:p@h:5672/?a=b&c=$d #x"}
     text = pulse_env.env_file(settings)
     assert text == ('NODE_ENV="production"\nPORT="3000"\nADMIN_PHONE_NUMBERS="18760000001,18760000002"\n'
-                    'ELEVENLABS_API_KEY=""\nFLAG="true"\nURL="amqp://u:p@h:5672/?a=b&c=$d #x"\n')
+                    'FLAG="true"\nURL="amqp://u:p@h:5672/?a=b&c=$d #x"\n')
     assert pulse_env.env_parse(text) == {name: pulse_env._text(value) for name, value in settings.items()}
+
+
+def test_empty_settings_are_left_out_since_pulse_refuses_them():
+    """Pulse's validation stops it on `FLASH_API_URL=` ("is not allowed to be empty"); unset means the same."""
+    settings = {"NODE_ENV": "production", "FLASH_API_URL": "", "ADMIN_PHONE_NUMBERS": [], "ELEVENLABS_API_KEY": None,
+                "REDIS_DB": 0}
+    assert pulse_env.env_settings(settings) == {"NODE_ENV": "production", "REDIS_DB": "0"}
+    assert pulse_env.env_file(settings) == 'NODE_ENV="production"\nREDIS_DB="0"\n'
 
 
 @pytest.mark.parametrize("value", ['a"b', "a\\b", "a\nb", "a\rb"])

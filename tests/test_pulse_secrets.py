@@ -42,6 +42,22 @@ def test_short_encryption_key_names_the_silent_fallback():
     ]
 
 
+@pytest.mark.parametrize("password, named", [
+    ("R" * 20 + "@x", "'@'"), ("R" * 20 + "/", "'/'"), ("R" * 20 + ":", "':'"), ("#" + "R" * 20, "'#'"),
+    ("R" * 20 + "?", "'?'"), ("R" * 20 + "%41", "'%'"), ("a:b@c/" + "R" * 20, "'@' and '/' and ':'"),
+])
+def test_a_redis_password_that_breaks_pulses_url_is_refused_naming_the_character(password, named):
+    """Pulse builds redis://:<password>@host:port/db without URL-encoding the password."""
+    assert problems(redis_password=password) == [
+        "vault_redis_password holds %s, which breaks the redis://:<password>@host URL Pulse builds from it "
+        "(Pulse does not URL-encode it): choose a password without @ / : # ? %%, or generate one with "
+        "'make secrets' (letters and digits)" % named]
+
+
+def test_other_punctuation_in_the_redis_password_is_fine():
+    assert problems(redis_password="R" * 20 + "-_.~!$&*+=") == []
+
+
 def test_short_salt():
     assert problems(encryption_salt="s" * 15) == [
         "vault_encryption_salt is 15 characters, shorter than Pulse's minimum of 16 "

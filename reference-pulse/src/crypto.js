@@ -1,23 +1,8 @@
-// TEST-ONLY. Pulse's storage crypto (contract: key derivation, seal/open, ID hash).
+// TEST-ONLY (see ../README.md). Pulse's storage crypto (contract: key derivation, seal/open, ID hash).
 'use strict';
 const crypto = require('crypto');
 
-const DEFAULT_KEY = 'pulse-default-encryption-key-32-chars-minimum!!';
-const DEFAULT_SALT = 'flash-connect-salt-default-16chr';
-const DEFAULT_HASH_SALT = 'pulse-hash-salt-default-value';
-
 const deriveKey = (key, salt) => crypto.pbkdf2Sync(key, salt, 100000, 32, 'sha256');
-
-function keyMaterial(env, log) {
-  let key = env.ENCRYPTION_KEY;
-  if (!key || key.length < 32) {
-    log('WARN ENCRYPTION_KEY unset or shorter than 32 characters: using the built-in default key');
-    key = DEFAULT_KEY;
-  }
-  const salt = env.ENCRYPTION_SALT || DEFAULT_SALT;
-  const hashSalt = env.HASH_SALT || DEFAULT_HASH_SALT;
-  return { key: deriveKey(key, salt), hashSalt };
-}
 
 function seal(key, value) {
   const iv = crypto.randomBytes(16);
@@ -35,4 +20,4 @@ function open(key, stored) {
 
 const hashId = (id, hashSalt) => crypto.createHash('sha256').update(id + hashSalt, 'utf8').digest('hex');
 
-module.exports = { deriveKey, keyMaterial, seal, open, hashId };
+module.exports = { deriveKey, seal, open, hashId };

@@ -36,11 +36,10 @@ class Env:
         (self.inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
             "redis": {"hosts": {HOST: connection}}, "pulse": {"hosts": {HOST: None}}}}}))
         shutil.copy(PROJECT / "inventories/staging/group_vars/all/vars.yml", self.inventory / "group_vars/all/vars.yml")
-        # Pulse too (reference-pulse, built here), so its env file is in the leak tests.
+        # Pulse too (the real upstream, built here from PULSE_ARCHIVE), so its env file is in the leak tests.
         (self.inventory / "group_vars" / "pulse.yml").write_text(yaml.safe_dump({
-            "pulse_version": "1.0.0", "pulse_artifact_source_dir": str(PROJECT / "reference-pulse"),
-            "pulse_artifact_dir": str(root / "artifacts"), "pulse_install_chromium": False,
-            "pulse_rabbitmq_url": "amqp://127.0.0.1:5672", "pulse_verify_api": True}))
+            "pulse_archive": os.environ["PULSE_ARCHIVE"], "pulse_whatsapp_web": False,
+            "pulse_rabbitmq_url": "amqp://guest:guest@127.0.0.1:5672"}))
         self.vault = self.inventory / "group_vars" / "all" / "vault.yml"
         self.password = root / "keystest.pass"
         self.password.write_text("test-only-vault-password-0123\n")
