@@ -17,11 +17,14 @@ ENV         ?= sandbox
 VAULT_PASSWORD_FILE ?= .vault/$(ENV).pass
 # Upstream Pulse's source: git by default; a `git archive` of the commit for
 # controllers without GitHub (make deploy PULSE_ARCHIVE=<file>). Where this
-# workplace's copy of the supported commit is present, it is the default, and
-# every test that deploys Pulse builds from it.
-PULSE_ARCHIVE ?= $(firstword $(wildcard $(CURDIR)/../shared/upstream/pulse-4e63375.tar.gz))
+# workplace's copy of the supported commit is present (beside the checkout, or
+# at the workplace's fixed path for a clone made elsewhere), it is the default,
+# and every test that deploys Pulse builds from it.
+PULSE_ARCHIVE ?= $(firstword $(wildcard $(CURDIR)/../shared/upstream/pulse-4e63375.tar.gz \
+                                        /work/shared/upstream/pulse-4e63375.tar.gz))
 # make pulse-lockfile COMMIT=<full commit id> [PULSE_ARCHIVE=<file>]
 COMMIT      ?=
+DEFAULT_COMMIT := 4e63375b0d93ea162e7224de8b276cb5d184c47f
 
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export CONTAINERS_CONF := $(CURDIR)/containers.conf
@@ -36,7 +39,7 @@ export PULSE_ARCHIVE
 help:
 	@echo "make deploy   converge the full stack on the local sandbox (run it again: nothing changes)"
 	@echo "make test     lint, unit tests (venv and Debian 12 library versions), every molecule scenario"
-	@echo "make bench    time a fresh converge, an idempotent re-run and the session audit (BENCHMARKS.md)"
+	@echo "make bench    time Pulse's build, a fresh converge, a re-run, restarts and the session audit (BENCHMARKS.md)"
 	@echo "make secrets ENV=<env> VAULT_PASSWORD_FILE=<file>   generate missing keys/salts into inventories/<env>'s vault"
 	@echo "make pulse-lockfile COMMIT=<sha> [PULSE_ARCHIVE=<file>]   record the pins and lockfile of a new upstream commit"
 
@@ -115,9 +118,12 @@ molecule: venv image
 # The longest scenario starts first, in the background; lint and the unit tests
 # run in the foreground lane meanwhile, then the other scenarios.
 test: venv $(VENV_DEBIAN)/.installed image system-deps-test
+	@test -n "$(PULSE_ARCHIVE)" || { echo "the tests deploy upstream Pulse from a source archive, and none was" \
+	    "found: set PULSE_ARCHIVE to a git archive of $(DEFAULT_COMMIT) (pulse-4e63375.tar.gz)"; exit 2; }
 	scripts/molecule-all.sh lint unit unit-debian
 
 bench: venv image vault bench-cleanup
+	bench/build.sh
 	bench/converge.sh
 
 bench-cleanup: venv system-deps-test

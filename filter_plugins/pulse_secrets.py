@@ -7,12 +7,14 @@ import re
 
 # What each secret must be, after Pulse's production checks
 # (Pulse's storage contract): key material >= 32 characters, salts >= 16.
+# JWT_SECRET passes Pulse's validation at 32, but security.config.ts uses it
+# only from 64 characters on, and otherwise a random secret, new at each start.
 # The Redis password is pulse-ops' own rule (roles/redis validates it too).
 MINIMUM_LENGTH = {
     "encryption_key": 32,
     "encryption_salt": 16,
     "hash_salt": 16,
-    "jwt_secret": 32,
+    "jwt_secret": 64,
     "session_secret": 32,
     "webhook_secret": 32,
     "redis_password": 16,
@@ -64,6 +66,7 @@ def secret_problems(secrets, prefix="vault_", accept_public=()):
         elif len(value) < MINIMUM_LENGTH[name]:
             consequence = {
                 "encryption_key": " (Pulse would silently use its public default key)",
+                "jwt_secret": " (Pulse would silently use a random one, new at every start)",
             }.get(name, " (Pulse refuses to start in production)")
             problems.append("%s is %d characters, shorter than Pulse's minimum of %d%s"
                             % (variable, len(value), MINIMUM_LENGTH[name], consequence))

@@ -14,9 +14,10 @@ if [ "${1:-up}" = destroy ]; then
 fi
 
 if podman container exists "$NAME"; then
-    if ! podman inspect -f '{{.EffectiveCaps}}' "$NAME" | grep -q NET_ADMIN; then
-        echo "sandbox $NAME was created without NET_ADMIN, which Pulse's nftables guard needs:" \
-             "recreate it with 'make sandbox-destroy deploy' (its Redis data goes with it)" >&2
+    caps=$(podman inspect -f '{{.EffectiveCaps}}' "$NAME")
+    if [[ $caps != *NET_ADMIN* || $caps != *SYS_ADMIN* ]]; then
+        echo "sandbox $NAME was created without NET_ADMIN and SYS_ADMIN, which Pulse's nftables guard and" \
+             "its unit's sandbox need: recreate it with 'make sandbox-destroy deploy' (its Redis data goes with it)" >&2
         exit 1
     fi
     if [ "$(podman inspect -f '{{.State.Running}}' "$NAME")" != true ]; then
@@ -27,7 +28,11 @@ if podman container exists "$NAME"; then
     fi
 else
     # NET_ADMIN: the pulse role's nftables guard on Chromium's debugging ports.
-    podman run -d --name "$NAME" --hostname "$NAME" --systemd=always --cap-add NET_ADMIN "$IMAGE" /sbin/init >/dev/null
+    # SYS_ADMIN and no seccomp filter of podman's own: systemd inside builds the
+    # units' namespaces (PrivateTmp, ProtectSystem, ProtectProc, PrivateUsers) as on
+    # a real host; without them it skips them silently.
+    podman run -d --name "$NAME" --hostname "$NAME" --systemd=always --cap-add NET_ADMIN --cap-add SYS_ADMIN \
+        --security-opt seccomp=unconfined "$IMAGE" /sbin/init >/dev/null
     echo "sandbox $NAME created from $IMAGE"
 fi
 

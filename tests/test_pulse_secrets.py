@@ -14,7 +14,7 @@ GOOD = {
     "encryption_key": "K" * 40 + "1",
     "encryption_salt": "S" * 20 + "2",
     "hash_salt": "H" * 20 + "3",
-    "jwt_secret": "J" * 40 + "4",
+    "jwt_secret": "J" * 64 + "4",
     "session_secret": "E" * 40 + "5",
     "webhook_secret": "W" * 40 + "6",
     "redis_password": "R" * 20 + "7",
@@ -56,6 +56,14 @@ def test_a_redis_password_that_breaks_pulses_url_is_refused_naming_the_character
 
 def test_other_punctuation_in_the_redis_password_is_fine():
     assert problems(redis_password="R" * 20 + "-_.~!$&*+=") == []
+
+
+def test_a_jwt_secret_pulse_would_replace_by_a_random_one_is_refused():
+    """Pulse's validation takes 32 characters; security.config.ts uses the secret only from 64 on."""
+    assert problems(jwt_secret="j" * 63) == [
+        "vault_jwt_secret is 63 characters, shorter than Pulse's minimum of 64 "
+        "(Pulse would silently use a random one, new at every start)",
+    ]
 
 
 def test_short_salt():

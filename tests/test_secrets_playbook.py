@@ -11,7 +11,7 @@ from conftest import ROOT
 
 pytestmark = pytest.mark.playbook
 
-MINIMUM = {"vault_encryption_key": 32, "vault_encryption_salt": 16, "vault_hash_salt": 16, "vault_jwt_secret": 32,
+MINIMUM = {"vault_encryption_key": 32, "vault_encryption_salt": 16, "vault_hash_salt": 16, "vault_jwt_secret": 64,
            "vault_session_secret": 32, "vault_webhook_secret": 32, "vault_redis_password": 16}
 
 
