@@ -65,14 +65,28 @@ def effective_keys(env):
     return {"ENCRYPTION_KEY": key, "ENCRYPTION_SALT": salt, "HASH_SALT": hash_salt}, notes
 
 
+# Pulse's security.config.ts takes JWT_SECRET only from this length on; a
+# shorter one passes its validation, and Pulse then uses a random secret, new
+# at every start. Nothing can depend on such a value: it is not imported.
+JWT_SECRET_MINIMUM = 64
+
+
 def adopt_import(env):
     """What to import from an upstream .env: values {vault variable: value} (key material as Pulse uses
-    it), notes (what needs a rotation) and public (the key names that hold Pulse's public defaults)."""
+    it), notes (what needs a rotation), public (the key names that hold Pulse's public defaults) and
+    not_imported (what was left out, and why)."""
     keys, notes = effective_keys(env)
     values = dict(env, **keys)
+    not_imported = []
+    jwt_secret = values.get("JWT_SECRET") or ""
+    if jwt_secret and len(jwt_secret) < JWT_SECRET_MINIMUM:
+        not_imported.append("JWT_SECRET is %d characters, shorter than %d: Pulse has used a random one instead, new "
+                            "at every start, so nothing depends on it; run make secrets ENV=<env> to generate one"
+                            % (len(jwt_secret), JWT_SECRET_MINIMUM))
+        values.pop("JWT_SECRET")
     imported = dict((VAULT_NAMES[name], values[name]) for name in VAULT_NAMES if values.get(name))
     public = sorted(name.lower() for name, value in keys.items() if PUBLIC.get(value) == name)
-    return {"values": imported, "notes": notes, "public": public}
+    return {"values": imported, "notes": notes, "public": public, "not_imported": not_imported}
 
 
 def adopt_conflicts(wanted, vault):

@@ -19,7 +19,7 @@ UPSTREAM = {
     "ENCRYPTION_KEY": "upstream-encryption-key-0123456789abcdef",
     "ENCRYPTION_SALT": "upstream-encryption-salt",
     "HASH_SALT": "upstream-hash-salt-0123",
-    "JWT_SECRET": "upstream-jwt-secret-0123456789abcdef",
+    "JWT_SECRET": "upstream-jwt-secret-0123456789abcdef-0123456789abcdef-0123456789abcdef",
     "SESSION_SECRET": "upstream-session-secret-0123456789abc",
     "WEBHOOK_SECRET": "upstream-webhook-secret-0123456789abc",
     "FLASH_API_KEY": "upstream-flash-api-key",
@@ -116,6 +116,17 @@ def test_a_fresh_vault_takes_every_setting_and_the_sessions_are_counted(upstream
     again = upstream.adopt()
     assert again.returncode == 0 and "imported nothing (it held every value)" in again.text
     assert upstream.read_vault() == vault
+
+
+def test_a_jwt_secret_pulse_never_used_is_not_imported(upstream):
+    """Below 64 characters, Pulse's security.config.ts replaces JWT_SECRET by a random one at each start."""
+    settings = upstream.write_env(dict(UPSTREAM, JWT_SECRET="upstream-jwt-secret-0123456789abcdef"))
+    result = upstream.adopt()
+    assert result.returncode == 0, result.text[-3000:]
+    assert "vault_jwt_secret" not in upstream.read_vault()
+    assert ("NOT IMPORTED: JWT_SECRET is 36 characters, shorter than 64: Pulse has used a random one instead, new "
+            "at every start, so nothing depends on it; run make secrets ENV=<env> to generate one") in result.text
+    assert_no_secret(result, settings)
 
 
 def test_a_vault_holding_other_keys_stops_with_fingerprints_and_writes_nothing(upstream):
