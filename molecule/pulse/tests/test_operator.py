@@ -121,7 +121,8 @@ def test_diagnose_names_the_cause_and_shows_no_secret_or_number(operator_users):
     # User 187644490000@c.us, indexed under another HASH_SALT (numbered apart from the cleanup's seeds).
     seed(hash_salt="another-hash-salt-0123456789", good=1, first=90000)
     runs = {
-        "18767770007@c.us": "healthy: the index leads to a session that opens with the current keys",
+        # Linked by Pulse's own createSession without a Flash account: its isVerified is false.
+        "18767770007@c.us": "healthy, but not verified: the session opens, and its isVerified is false",
         "187644490000@c.us": "index missing: HASH_SALT differs from the one that linked this user",
         "15550001234@c.us": "not linked: no index and no session for this WhatsApp ID",
     }

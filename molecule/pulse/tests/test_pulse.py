@@ -198,9 +198,11 @@ def test_env_file_holds_what_pulse_requires_and_leaves_unset_settings_out(host):
     settings = dict(line.split("=", 1) for line in lines)
     assert set(settings) == {
         "NODE_ENV", "PORT", "LOG_LEVEL", "NO_COLOR", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "REDIS_DB",
-        "SESSION_EXPIRY", "ENCRYPTION_KEY", "ENCRYPTION_SALT", "HASH_SALT", "JWT_SECRET", "SESSION_SECRET",
-        "WEBHOOK_SECRET", "RABBITMQ_URL", "WHATSAPP_INSTANCES", "PUPPETEER_SKIP_DOWNLOAD",
+        "SESSION_EXPIRY", "CACHE_WARMUP_SESSION", "ENCRYPTION_KEY", "ENCRYPTION_SALT", "HASH_SALT", "JWT_SECRET",
+        "SESSION_SECRET", "WEBHOOK_SECRET", "RABBITMQ_URL", "WHATSAPP_INSTANCES", "PUPPETEER_SKIP_DOWNLOAD",
         "PUPPETEER_EXECUTABLE_PATH"}
+    # Upstream's cache warmer would rewrite linked users' sessions in clear, and Pulse then delete them.
+    assert settings["CACHE_WARMUP_SESSION"] == '"false"'
     assert '""' not in settings.values()
     assert settings["NODE_ENV"] == '"production"'
     assert settings["WHATSAPP_INSTANCES"] == '"18765550001"'
@@ -399,6 +401,23 @@ def test_1000_users_found_after_a_reboot(users):
     podman("restart", "--time", "30", HOST)
     wait_booted()
     wait_ready()
+    assert found_by_pulse() == 1000
+
+
+def sessions_in_clear():
+    """How many session:* values are plain JSON instead of Pulse's sealed form."""
+    script = ("import os, redis; r = redis.Redis(port=int(os.environ['REDIS_PORT']), "
+              "password=os.environ['REDIS_PASSWORD']); "
+              "print(sum(1 for key in r.scan_iter('session:*', count=1000) if (r.get(key) or b'').startswith(b'{')))")
+    return int(sh(SETTINGS_SOURCE + "python3 -c \"%s\"" % script).stdout)
+
+
+def test_upstreams_cache_warmer_leaves_linked_users_sessions_sealed(users):
+    """5 s after each start (and hourly) upstream's cache warmer writes every linked user's session back to
+    session:<id> in clear, with a 30-minute expiry; Pulse then deletes it. The env file turns it off."""
+    sh("pulse restart")
+    time.sleep(15)
+    assert sessions_in_clear() == 0
     assert found_by_pulse() == 1000
 
 
