@@ -25,7 +25,7 @@ build() {  # prints wall seconds and the artifact path
     python3 -c "print(round($end - $start, 1))"
 }
 
-median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+median() { python3 -c 'import statistics, sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 2))' "$@"; }
 cold=() warm=() cached=()
 for i in $(seq 1 "$RUNS"); do
     rm -rf "$cache"

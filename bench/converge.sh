@@ -26,7 +26,7 @@ all:
     redis:
       hosts:
         $NAME:
-          ansible_connection: containers.podman.podman
+          ansible_connection: podman_exec
           ansible_python_interpreter: /usr/bin/python3
     pulse:
       hosts:
@@ -77,6 +77,6 @@ done
 rss=$(podman exec "$NAME" bash -c 'ps -o rss= -p "$(systemctl show -p MainPID --value pulse)"')
 sizes=$(podman exec "$NAME" du -sm /opt/pulse/current/ /opt/pulse/runtimes/ | awk '{print $1 " MB " $2}' | paste -sd, -)
 
-median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+median() { python3 -c 'import statistics, sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 2))' "$@"; }
 echo "median of $RUNS runs: fresh converge $(median "${fresh[@]}") s, idempotent re-run $(median "${rerun[@]}") s"
 echo "median of $RESTARTS restarts until ready: $(median "${restart[@]}") s; Pulse's RSS $((rss / 1024)) MB; on disk: $sizes"

@@ -85,7 +85,7 @@ class Inventory:
         self.dir = WORK / "inventories" / self.name
         (self.dir / "group_vars" / "all").mkdir(parents=True, exist_ok=True)
         (self.dir / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
-            "redis": {"hosts": {host: {"ansible_connection": "containers.podman.podman",
+            "redis": {"hosts": {host: {"ansible_connection": "podman_exec",
                                        "ansible_python_interpreter": "/usr/bin/python3"}}},
             "pulse": {"hosts": {host: {}}}}}}))
         (self.dir / "group_vars" / "all" / "vars.yml").write_text(yaml.safe_dump({

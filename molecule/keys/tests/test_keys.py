@@ -31,7 +31,7 @@ class Env:
         self.root = root
         self.inventory = root / "inventories" / "keystest"
         (self.inventory / "group_vars" / "all").mkdir(parents=True)
-        connection = {"ansible_connection": "containers.podman.podman",
+        connection = {"ansible_connection": "podman_exec",
                       "ansible_python_interpreter": "/usr/bin/python3"}
         (self.inventory / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {
             "redis": {"hosts": {HOST: connection}}, "pulse": {"hosts": {HOST: None}}}}}))
