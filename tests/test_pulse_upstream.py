@@ -1,9 +1,10 @@
 """pulse-ops' Python crypto and session code against upstream Pulse's OWN compiled code.
 
-The real release is built once (library/pulse_release_build, cached in ~/.cache/pulse-ops) from the
-upstream archive (PULSE_ARCHIVE, or ../shared/upstream/ beside the project), and roles/pulse/files/
-pulse-sessions.js runs its SessionService against a throwaway redis-server: what Pulse writes,
-pulse-ops opens; what pulse-ops writes, Pulse finds; and a lookup with wrong keys deletes nothing."""
+The real release is built once (library/pulse_release_build, in the role's cache: $XDG_CACHE_HOME/pulse-ops,
+by default ~/.cache/pulse-ops) from the upstream archive (PULSE_ARCHIVE, or ../shared/upstream/ beside the
+project), and roles/pulse/files/pulse-sessions.js runs its SessionService against a throwaway redis-server:
+what Pulse writes, pulse-ops opens; what pulse-ops writes, Pulse finds; and a lookup with wrong keys deletes
+nothing."""
 
 import json
 import os
@@ -35,7 +36,7 @@ def release(tmp_path_factory):
         pytest.fail("the upstream source archive is missing: set PULSE_ARCHIVE to pulse-4e63375.tar.gz")
     built = run_module("pulse_release_build", {
         "commit": COMMIT, "archive": ARCHIVE, "builds_dir": str(ROOT / "roles/pulse/files/builds"),
-        "cache_dir": os.path.expanduser("~/.cache/pulse-ops"),
+        "cache_dir": str(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pulse-ops"),
         "recipe": str(ROOT / "roles/pulse/files/build-release.sh"),
     })
     assert not built.get("failed"), built.get("msg")
