@@ -555,6 +555,8 @@ def unchanged(before):
     ({"pulse_redis_port": 6399}, "Pulse would not reach its Redis"),
     ({"pulse_rabbitmq_url": "amqp://guest:guest@127.0.0.1:5999"},
      "Pulse would not reach RabbitMQ at 127.0.0.1:5999 (from pulse_rabbitmq_url)"),
+    ({"pulse_node_runtime": "debian"},
+     "pulse_node_runtime is debian, and Debian's Node.js on pulse-molecule-pulse is 18."),
 ])
 def test_bad_input_is_refused_before_the_host_changes(users, settings, message):
     before = (pulse_pid(), current_release(), sh("sha256sum %s" % ENV_FILE).stdout)
