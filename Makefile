@@ -34,7 +34,7 @@ export PY_COLORS ?= 0
 export PULSE_ARCHIVE
 
 .PHONY: help deploy test lint unit unit-debian molecule system-deps system-deps-test image sandbox \
-        sandbox-destroy vault secrets venv bench bench-cleanup clean pulse-lockfile
+        sandbox-destroy vault secrets venv bench bench-cleanup clean pulse-lockfile verify-restarts
 
 help:
 	@echo "make deploy   converge the full stack on the local sandbox (run it again: nothing changes)"
@@ -42,6 +42,7 @@ help:
 	@echo "make bench    time Pulse's build, a fresh converge, a re-run, restarts and the session audit (BENCHMARKS.md)"
 	@echo "make secrets ENV=<env> VAULT_PASSWORD_FILE=<file>   generate missing keys/salts into inventories/<env>'s vault"
 	@echo "make pulse-lockfile COMMIT=<sha> [PULSE_ARCHIVE=<file>]   record the pins and lockfile of a new upstream commit"
+	@echo "make verify-restarts [ENV=<env> VAULT_PASSWORD_FILE=<file>]   prove now that users survive Redis and Pulse restarts"
 
 # --- toolchain --------------------------------------------------------------
 $(VENV)/.installed: requirements.txt
@@ -91,6 +92,12 @@ secrets: venv
 deploy: venv sandbox vault
 	ansible-playbook playbooks/site.yml -i $(SANDBOX_INV) --vault-id $(VAULT_ID) \
 	    $(if $(PULSE_ARCHIVE),-e pulse_archive=$(abspath $(PULSE_ARCHIVE)))
+
+# verify.yml's restart proof on request (it runs by itself only when due):
+# save, restart Redis and Pulse, find a canary user with Pulse's own code.
+verify-restarts: venv
+	ansible-playbook playbooks/verify.yml -i inventories/$(ENV) \
+	    --vault-id $(ENV)@$(abspath $(VAULT_PASSWORD_FILE)) -e verify_restarts=true
 
 pulse-lockfile: venv
 	@test -n "$(COMMIT)" || { echo "name the commit: make pulse-lockfile COMMIT=<full commit id> [PULSE_ARCHIVE=<file>]"; exit 2; }

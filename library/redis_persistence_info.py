@@ -12,6 +12,10 @@ description:
   - Reads C(INFO persistence), C(INFO keyspace) and the persistence settings of
     a running Redis server, inspects its data directory (owner, mode, free space,
     file system) and returns a list of problems found.
+  - Saves are judged without starting one. An idle server rightly has an old
+    C(LASTSAVE); a save is overdue only when a save rule has been met (enough
+    C(rdb_changes_since_last_save) for longer than its seconds) and no save
+    followed within 10 s.
   - Changes nothing; always returns C(changed=false).
   - The data directory is inspected only when the module runs on the Redis host
     (unix socket, or a loopback address); otherwise RV(data_dir.checked) is false.
@@ -206,7 +210,27 @@ def inspect_dir(path, pid):
     return report
 
 
-def config_problems(config, info):
+# Redis checks its save rules about ten times a second and retries a failed
+# save after 5 s: a rule met for longer than this has not been acted on.
+SAVE_GRACE = 10
+
+
+def overdue_save(config, info, lastsave_age):
+    """The first save rule that has been met for longer than SAVE_GRACE, as "<seconds> <changes>"; else None.
+
+    An idle Redis rightly has an old LASTSAVE: only changes since it make a save due."""
+    if info.get("rdb_bgsave_in_progress"):
+        return None
+    changes = info.get("rdb_changes_since_last_save", 0)
+    numbers = [int(n) for n in config["save"].split()]
+    for index in range(0, len(numbers) - 1, 2):
+        seconds, needed = numbers[index], numbers[index + 1]
+        if changes >= needed and lastsave_age > seconds + SAVE_GRACE:
+            return "%d %d" % (seconds, needed)
+    return None
+
+
+def config_problems(config, info, lastsave_age=0):
     """What in the running settings and last save/AOF results loses data."""
     problems = []
     rdb_on = bool(config["save"].strip())
@@ -223,6 +247,11 @@ def config_problems(config, info):
                         % info["rdb_last_bgsave_status"])
         if config["stop-writes-on-bgsave-error"] == "yes":
             problems.append("MISCONF: Redis refuses writes until a background save succeeds")
+    rule = overdue_save(config, info, lastsave_age)
+    if rule:
+        problems.append("a save is overdue: %d changes since the last save %d s ago, and the rule \"%s\" "
+                        "should have saved them (read the Redis log for why it did not)"
+                        % (info["rdb_changes_since_last_save"], lastsave_age, rule))
     for field, what in (("aof_last_write_status", "AOF write"), ("aof_last_bgrewrite_status", "AOF rewrite")):
         if info.get(field) not in (None, "ok"):
             problems.append("the last %s failed (%s:%s)" % (what, field, info[field]))
@@ -279,7 +308,8 @@ def main():
     keyspace = dict((db, stats) for db, stats in keyspace.items() if isinstance(stats, dict))
     module.exit_json(
         changed=False,
-        problems=config_problems(config, info) + data_dir_problems(data_dir, memory.get("used_memory", 0)),
+        problems=(config_problems(config, info, max(0, int(now) - lastsave_epoch))
+                  + data_dir_problems(data_dir, memory.get("used_memory", 0))),
         persistence=info,
         config=config,
         key_count=sum(stats.get("keys", 0) for stats in keyspace.values()),

@@ -1,6 +1,7 @@
 """library/redis_persistence_info.py against a real redis-server."""
 
-from conftest import run_module
+import pytest
+from conftest import load_module, run_module
 from test_redis_persistence import PULSE
 
 
@@ -51,3 +52,33 @@ def test_unwritable_dir_and_misconf_are_reported(unprivileged_server):
     ]
     assert result["data_dir"]["owner"] == "root"
     assert result["data_dir"]["writable_by_server"] is False
+
+
+RULES = {"save": "900 1 300 10 60 10000", "appendonly": "yes", "stop-writes-on-bgsave-error": "yes",
+         "maxmemory-policy": "noeviction", "rdbchecksum": "yes"}
+
+
+@pytest.mark.parametrize("changes, age, rule", [
+    (0, 86400, None),        # idle for a day: an old LASTSAVE is right
+    (1, 905, None),          # "900 1" met 5 s ago: Redis has 10 s to act
+    (1, 911, "900 1"),
+    (9, 899, None),
+    (10, 311, "300 10"),
+    (10000, 71, "60 10000"),
+])
+def test_a_save_is_overdue_only_when_a_rule_was_met_and_not_acted_on(changes, age, rule):
+    module = load_module("redis_persistence_info")
+    info = {"rdb_changes_since_last_save": changes, "rdb_bgsave_in_progress": 0}
+    assert module.overdue_save(RULES, info, age) == rule
+    problems = module.config_problems(RULES, info, age)
+    if rule:
+        assert problems == ['a save is overdue: %d changes since the last save %d s ago, and the rule "%s" should '
+                            'have saved them (read the Redis log for why it did not)' % (changes, age, rule)]
+    else:
+        assert problems == []
+
+
+def test_a_save_in_progress_is_not_overdue():
+    module = load_module("redis_persistence_info")
+    info = {"rdb_changes_since_last_save": 50000, "rdb_bgsave_in_progress": 1}
+    assert module.overdue_save(RULES, info, 3600) is None

@@ -361,6 +361,80 @@ def test_the_start_up_clean_up_spares_other_users_and_other_places():
     wait_ready()
 
 
+# --- re-runs: a check that disturbs nothing; the restart proof only when due ---------------
+SERVICES = ("redis-server", "pulse", "pulse-devtools-guard")
+RECORD = "/var/lib/pulse-ops/restart-proof.json"
+
+
+def invocations():
+    """systemd's InvocationID of each service: a new one means it was (re)started."""
+    return dict((name, sh("systemctl show -p InvocationID --value %s" % name).stdout.strip()) for name in SERVICES)
+
+
+def said(result):
+    """The run's output as one line, single-spaced, with the callback's escaped quotes undone."""
+    return result.text.replace("\\'", "'")
+
+
+def recap_changed(result):
+    counts = re.findall(r"%s\s*:\s*ok=\d+\s+changed=(\d+)" % HOST, result.stdout)
+    assert counts, result.text[-3000:]
+    return int(counts[-1])
+
+
+def test_the_first_deploy_proved_the_restarts_and_recorded_what_it_saw():
+    assert sh("stat -c '%U:%G %a' " + RECORD).stdout.split() == ["root:root", "600"]
+    record = json.loads(sh("cat " + RECORD).stdout)
+    assert record["why"] == "first verification on this host"
+    assert set(record["inputs"]) == {"/etc/redis/redis.conf", "/etc/systemd/system/redis-server.service.d/"
+                                     "pulse-data-dir.conf", ENV_FILE, "/etc/systemd/system/pulse.service",
+                                     "/opt/pulse/current"}
+    assert record["inputs"]["/opt/pulse/current"] == "link:/opt/pulse/releases/" + current_release()
+
+
+def test_a_rerun_changes_nothing_restarts_nothing_and_still_checks_with_pulses_code(users):
+    before = invocations()
+    result = playbook("site.yml")
+    assert result.returncode == 0, result.text[-3000:]
+    assert recap_changed(result) == 0
+    assert invocations() == before
+    for line in ("PASS persistence settings as declared", "PASS key material matches the host's record",
+                 "PASS canary user linked by Pulse's own code", "PASS canary found by Pulse's own code ",
+                 "PASS no persistence problems (saves, AOF writes, data dir) last save and AOF write ok",
+                 "restart proof: not due (last passed "):
+        assert line in said(result), line
+    assert "LASTSAVE advanced" not in result.text
+    # The canary was unique to the run and is gone: only the 1000 users' sessions remain.
+    assert found_by_pulse() == 1000
+    assert sh("redis-cli --no-auth-warning -a %s --scan --pattern 'pulse-ops:verify:*'"
+              % os.environ["REDIS_PASSWORD"]).stdout.strip() == ""
+
+
+def test_the_restart_proof_runs_on_request_and_after_a_change_to_what_pulse_restarts_for(users):
+    before = invocations()
+    requested = playbook("verify.yml", "-e", "verify_restarts=true")  # a string, as an operator types it
+    assert requested.returncode == 0, requested.text[-3000:]
+    assert "restart proof: run now, requested (verify_restarts=true)" in requested.text
+    assert "PASS LASTSAVE advanced" in said(requested)
+    assert "PASS every key back after the Redis restart" in said(requested)
+    assert recap_changed(requested) == 0
+    after = invocations()
+    assert after["redis-server"] != before["redis-server"] and after["pulse"] != before["pulse"]
+    # Not requested ("false" is false), nothing changed: not due.
+    quiet = playbook("verify.yml", "-e", "verify_restarts=false")
+    assert "restart proof: not due" in quiet.text and invocations() == after
+    # A change Pulse restarts for (its unit) makes the proof due in that run, and only then.
+    changed = playbook("site.yml", {"pulse_log_burst": 1001})
+    try:
+        assert changed.returncode == 0, changed.text[-3000:]
+        assert "restart proof: run now, changed since the last proof: pulse.service" in changed.text
+    finally:
+        back = playbook("site.yml")
+    assert back.returncode == 0, back.text[-3000:]
+    assert "restart proof: run now, changed since the last proof: pulse.service" in back.text
+    assert found_by_pulse() == 1000
+
+
 # --- 1000 users through restarts -------------------------------------------------
 def test_1000_users_found_after_a_redis_restart(users):
     sh("systemctl restart redis-server")
