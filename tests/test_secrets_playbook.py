@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -15,13 +16,15 @@ MINIMUM = {"vault_encryption_key": 32, "vault_encryption_salt": 16, "vault_hash_
            "vault_session_secret": 32, "vault_webhook_secret": 32, "vault_redis_password": 16}
 
 
-def run(*args):
+def run(*args, **environment):
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0", NO_COLOR="1")
+    env.update(environment)
     return subprocess.run(list(args), cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
 
 
-def playbook(name, **extra):
-    return run("ansible-playbook", "-i", "localhost,", "playbooks/%s" % name, "-e", json.dumps(extra))
+def playbook(name, environment=None, **extra):
+    return run("ansible-playbook", "-i", "localhost,", "playbooks/%s" % name, "-e", json.dumps(extra),
+               **(environment or {}))
 
 
 class Env:
@@ -82,6 +85,19 @@ def test_generates_the_whole_key_set_once_and_shows_only_fingerprints(env):
     assert again.returncode == 0
     assert "changed=0" in again.stdout
     assert sha(env.vault) == before
+
+
+def test_the_vault_is_read_whatever_ansible_variables_are_set(env):
+    """ansible-vault prints more than the content at higher verbosity: the vault is read with Ansible's own library."""
+    noisy = {"ANSIBLE_VERBOSITY": "3", "ANSIBLE_FORCE_COLOR": "1"}
+    first = playbook("secrets.yml", noisy, **env.args)
+    assert first.returncode == 0, first.stdout[-3000:]
+    before = sha(env.vault)
+    again = playbook("secrets.yml", noisy, **env.args)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "changed=0" in re.sub(r"\x1b\[[0-9;]*m", "", again.stdout) and sha(env.vault) == before
+    for value in env.read().values():
+        assert value not in first.stdout + first.stderr + again.stdout + again.stderr
 
 
 def test_a_vault_missing_one_key_gets_only_that_key(env):
