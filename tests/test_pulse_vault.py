@@ -10,9 +10,9 @@ pulse_vault = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pulse_vault)
 
 
-def encrypt(tmp_path, text, password="right-password-0123"):
+def encrypt(tmp_path, text):
     secret = tmp_path / "id.pass"
-    secret.write_text(password + "\n")
+    secret.write_text("right-password-0123\n")
     path = tmp_path / "vault.yml"
     subprocess.run([str(ROOT / ".venv/bin/ansible-vault"), "encrypt", "--vault-id", "t@%s" % secret,
                     "--encrypt-vault-id", "t", "--output", str(path), "-"], input=text, text=True, check=True,
