@@ -20,12 +20,8 @@ description:
   - Changes nothing; always returns C(changed=false). The key never appears in results.
 version_added: "1.0.0"
 author: pulse-ops
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same in check mode; it only reads.
-  diff_mode:
-    support: none
+extends_documentation_fragment:
+  - pulse_read_only
 options:
   api_key:
     description: Pulse's C(ELEVENLABS_API_KEY). Empty or unset means ElevenLabs is off. Never shown.

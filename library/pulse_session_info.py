@@ -23,17 +23,12 @@ description:
 version_added: "1.0.0"
 author: pulse-ops
 extends_documentation_fragment:
+  - pulse_read_only
   - pulse_redis
   - pulse_keys
 requirements:
   - redis (python3-redis on Debian)
   - cryptography (python3-cryptography on Debian)
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same in check mode; it only reads.
-  diff_mode:
-    support: none
 options:
   sample_size:
     description: How many sessions to try to open.

@@ -22,15 +22,10 @@ description:
 version_added: "1.0.0"
 author: pulse-ops
 extends_documentation_fragment:
+  - pulse_read_only
   - pulse_redis
 requirements:
   - redis (Python library; python3-redis on Debian)
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same in check mode; it only reads.
-  diff_mode:
-    support: none
 options: {}
 """
 

@@ -435,6 +435,27 @@ def test_the_restart_proof_runs_on_request_and_after_a_change_to_what_pulse_rest
     assert found_by_pulse() == 1000
 
 
+def redis_listens_on():
+    return sorted(set(re.findall(r":(\d+)\s", sh("ss -ltnpH | grep redis-server").stdout)))
+
+
+def test_a_run_stopped_after_writing_a_new_port_and_before_the_restart_is_converged_by_the_next(users):
+    # The state such a run leaves: redis.conf says 6380, Redis still runs on 6379 (the handler never ran).
+    sh("sed -i 's/^port 6379$/port 6380/' /etc/redis/redis.conf")
+    assert redis_listens_on() == ["6379"]
+    try:
+        moved = playbook("site.yml", {"redis_port": 6380})
+        assert moved.returncode == 0, moved.text[-3000:]
+        assert redis_listens_on() == ["6380"]
+        assert "changed since the last proof: pulse.env, redis.conf" in moved.text
+        assert found_by_pulse() == 1000
+    finally:
+        back = playbook("site.yml")
+    assert back.returncode == 0, back.text[-3000:]
+    assert redis_listens_on() == ["6379"]
+    assert found_by_pulse() == 1000
+
+
 # --- 1000 users through restarts -------------------------------------------------
 def test_1000_users_found_after_a_redis_restart(users):
     sh("systemctl restart redis-server")
