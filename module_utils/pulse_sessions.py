@@ -224,6 +224,10 @@ def prefetched(batches, depth=2):
 
 
 def mask_id(whatsapp_id):
-    """A WhatsApp ID as reports show it: enough to tell users apart, not the phone number."""
-    number, _, domain = whatsapp_id.partition("@")
-    return "%s%s%s@%s" % (number[:2], "*" * max(len(number) - 4, 0), number[-2:], domain)
+    """A WhatsApp ID as reports show it: enough to tell users apart, not the phone number.
+
+    The first and last two characters of a number of 8 or more; of anything shorter, none (they would be
+    most of it). The rest of the ID (from "@") is kept as given, and nothing is added."""
+    number, at, domain = whatsapp_id.partition("@")
+    shown = "%s%s%s" % (number[:2], "*" * (len(number) - 4), number[-2:]) if len(number) >= 8 else "*" * len(number)
+    return shown + at + domain

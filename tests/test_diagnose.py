@@ -4,7 +4,7 @@ import hashlib
 import json
 
 import pytest
-from conftest import run_module
+from conftest import load_module, run_module
 from seed_sessions import cipher, sealed
 
 KEYS = {"encryption_key": "k" * 48, "encryption_salt": "s" * 24, "hash_salt": "h" * 24}
@@ -109,3 +109,15 @@ def test_an_invalid_whatsapp_id_is_refused_with_the_format(redis_server, whatsap
 
 def test_without_a_user_there_is_no_diagnosis(redis_server):
     assert run_module("pulse_session_info", dict(redis_server.args, **KEYS))["diagnosis"] is None
+
+
+@pytest.mark.parametrize("given, shown", [
+    ("18764250250@c.us", "18*******50@c.us"),
+    ("12345678@lid", "12****78@lid"),
+    ("abc", "***"),
+    ("1234567@c.us", "*******@c.us"),
+    ("", ""),
+    ("@c.us", "@c.us"),
+])
+def test_the_mask_never_shows_more_than_four_characters_of_a_number_nor_invents_any(given, shown):
+    assert load_module("pulse_session_info").mask_id(given) == shown
