@@ -75,6 +75,7 @@ def test_cleanup_previews_then_removes_only_what_cannot_open_and_restores(operat
 
     preview = playbook("cleanup-sessions.yml")
     assert preview.returncode != 0 and "Nothing was removed: this was a preview" in preview.text
+    assert re.search(r"ok=\d+ changed=0 ", preview.text), preview.text[-2000:]
     assert "run again with -e confirm=yes" in preview.text
     assert found(preview.text) == expected
     assert "Would remove: 50 sessions, 75 mappings, 0 cache keys" in preview.text
