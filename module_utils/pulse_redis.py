@@ -8,6 +8,7 @@
 
 
 
+import re
 import time
 import traceback
 
@@ -67,6 +68,19 @@ _CONNECTION_CAUSES = (
     ("timed out", "no answer (timed out)"),
 )
 _AUTH_NOT_SET = ("without any password configured", "no password is set")
+# Refusals a running server gives by name (the first word of its error), with what they mean and the fix.
+_REFUSALS = (
+    ("MISCONF", "MISCONF: Redis refuses writes because its last background save failed (see "
+                "rdb_last_bgsave_status; the data directory is full or not writable): free space or fix the "
+                "directory, then check the Redis log"),
+    ("LOADING", "LOADING: Redis is still loading its dataset from disk; wait until it has loaded and run again"),
+    ("OOM", "OOM: Redis has reached maxmemory and, with noeviction, refuses writes: raise redis_maxmemory or "
+            "free memory (never switch to an evicting policy: it would drop sessions)"),
+    ("READONLY", "READONLY: this server is a read-only replica; point the connection at the primary"),
+    ("NOPERM", "NOPERM: the Redis user may not run this command or touch these keys (its ACL)"),
+    ("BUSY", "BUSY: Redis is running a script; wait for it or end it with SCRIPT KILL"),
+    ("MASTERDOWN", "MASTERDOWN: this replica lost its primary and serves no data until it is back"),
+)
 
 
 def connection_argument_spec(**extra):
@@ -94,38 +108,66 @@ def ensure_redis_library(module):
         )
 
 
-def explain_error(params, action, error):
-    """Turn a redis-py error into a message naming action, server, cause and fix."""
-    target = describe_target(params)
+# redis-py turns some refusals into classes of their own and drops the code from the text.
+_REFUSAL_CLASSES = {"BusyLoadingError": "LOADING", "ReadOnlyError": "READONLY", "NoPermissionError": "NOPERM",
+                    "OutOfMemoryError": "OOM", "MasterDownError": "MASTERDOWN"}
+
+
+_PIPELINE_PREFIX = re.compile(r"^Command # \d+ \(.*?\) of pipeline caused error: ", re.S)
+
+
+def refusal_code(error):
+    """The server's error code (MISCONF, OOM, LOADING, ...) whether redis-py kept it in the text or not."""
+    for cls in type(error).__mro__:
+        if cls.__name__ in _REFUSAL_CLASSES:
+            return _REFUSAL_CLASSES[cls.__name__]
+    first = server_text(error).split(" ", 1)[0]
+    return first if first.isupper() else None
+
+
+def server_text(error):
+    """What the server said, without the "Command # n (...) of pipeline caused error: " redis-py puts before it."""
+    return _PIPELINE_PREFIX.sub("", str(error), count=1)
+
+
+def _auth_cause(params, error):
+    """What is wrong with the credentials, or None when the error is not about them."""
     text = str(error)
     if isinstance(error, AuthenticationError) or any(s in text for s in _AUTH_REFUSED + _AUTH_MISSING):
         if not params.get("login_password") or any(s in text for s in _AUTH_MISSING):
-            return (
-                "cannot %s on Redis at %s: the server requires a password and none was given "
-                "(set login_password to the server's requirepass)" % (action, target)
-            )
-        return (
-            "cannot %s on Redis at %s: the password was refused (login_password does not match "
-            "the server's requirepass; use the value from the vault)" % (action, target)
-        )
+            return "the server requires a password and none was given (set login_password to the server's requirepass)"
+        return ("the password was refused (login_password does not match the server's requirepass; use the value "
+                "from the vault)")
     if any(s in text for s in _AUTH_NOT_SET):
-        return (
-            "cannot %s on Redis at %s: a password was given but the server has none configured "
-            "(leave login_password empty, or set requirepass on the server first)" % (action, target)
-        )
+        return ("a password was given but the server has none configured (leave login_password empty, or set "
+                "requirepass on the server first)")
+    return None
+
+
+def _cause(params, error):
+    """What went wrong and the fix, in words, for one redis-py error."""
+    text = str(error)
+    auth = _auth_cause(params, error)
+    if auth:
+        return auth
+    code = refusal_code(error)
+    for known, meaning in _REFUSALS:
+        if code == known:
+            return "%s (the server said: %s)" % (meaning, server_text(error))
     if isinstance(error, RedisTimeoutError):
-        return (
-            "cannot %s on Redis at %s: no answer within %s s (is the server overloaded, "
-            "or a firewall dropping packets?)" % (action, target, params.get("connect_timeout"))
-        )
+        return ("no answer within %s s (is the server overloaded, or a firewall dropping packets?)"
+                % params.get("connect_timeout"))
     if isinstance(error, RedisConnectionError):
         # redis-py words these differently from version to version; name the cause once.
         causes = [cause for marker, cause in _CONNECTION_CAUSES if marker in text]
-        return (
-            "cannot %s on Redis at %s: %s (is redis-server running and listening there? "
-            "check 'systemctl status redis-server')" % (action, target, causes[0] if causes else text.rstrip("."))
-        )
-    return "cannot %s on Redis at %s: the server answered: %s" % (action, target, text)
+        return ("%s (is redis-server running and listening there? check 'systemctl status redis-server')"
+                % (causes[0] if causes else text.rstrip(".")))
+    return "the server answered: %s" % text
+
+
+def explain_error(params, action, error):
+    """Turn a redis-py error into a message naming action, server, cause and fix."""
+    return "cannot %s on Redis at %s: %s" % (action, describe_target(params), _cause(params, error))
 
 
 def connect(module, action="connect", decode_responses=True):

@@ -90,3 +90,62 @@ def test_missing_redis_library_names_the_debian_package(monkeypatch):
     assert result["failed"] is True
     assert result["msg"].startswith("Failed to import the required Python library (redis) on ")
     assert "to talk to Redis (on Debian: apt-get install python3-redis)" in result["msg"]
+
+
+KEYS = {"encryption_key": "k" * 48, "encryption_salt": "s" * 24, "hash_salt": "h" * 24}
+
+
+def canary_write(server):
+    return run_module("pulse_session", dict(server.args, whatsapp_id="0012345678@c.us", state="present", **KEYS))
+
+
+def assert_names(result, server, action, meaning):
+    assert result["failed"] is True
+    prefix = "cannot %s on Redis at 127.0.0.1:%d: %s (the server said: " % (action, server.port, meaning)
+    assert result["msg"].startswith(prefix), result["msg"]
+
+
+def test_misconf_is_named_with_its_cause_and_fix(unprivileged_server):
+    run_module("redis_persistence", dict(unprivileged_server.args, save=["900 1"]))
+    run_module("redis_lastsave", dict(unprivileged_server.args, timeout=10))
+    assert_names(canary_write(unprivileged_server), unprivileged_server, "write the canary session",
+                 "MISCONF: Redis refuses writes because its last background save failed (see rdb_last_bgsave_status;"
+                 " the data directory is full or not writable): free space or fix the directory, then check the "
+                 "Redis log")
+
+
+def test_oom_is_named_and_never_answered_with_an_evicting_policy(redis_server):
+    client = redis_server.client()
+    client.set("ballast", "x" * 2_000_000)
+    client.config_set("maxmemory", "1mb")
+    client.config_set("maxmemory-policy", "noeviction")
+    assert_names(canary_write(redis_server), redis_server, "write the canary session",
+                 "OOM: Redis has reached maxmemory and, with noeviction, refuses writes: raise redis_maxmemory or "
+                 "free memory (never switch to an evicting policy: it would drop sessions)")
+
+
+def test_readonly_replica_is_named(redis_server):
+    redis_server.client().execute_command("REPLICAOF", "127.0.0.1", "1")
+    assert_names(canary_write(redis_server), redis_server, "write the canary session",
+                 "READONLY: this server is a read-only replica; point the connection at the primary")
+
+
+def test_an_acl_refusal_is_named(redis_server):
+    redis_server.client().execute_command("ACL", "SETUSER", "reader", "on", ">reader-password-0123456789",
+                                          "~*", "+@read", "+ping", "+info")
+    args = dict(redis_server.args, login_user="reader", login_password="reader-password-0123456789")
+    result = run_module("pulse_session", dict(args, whatsapp_id="0012345678@c.us", state="present", **KEYS))
+    assert_names(result, redis_server, "write the canary session",
+                 "NOPERM: the Redis user may not run this command or touch these keys (its ACL)")
+
+
+def test_loading_is_named():
+    """A server loading its dataset cannot be held in that state reliably in a test: the code path, both ways
+    redis-py words it (its own class, or the code kept in the text)."""
+    from redis.exceptions import BusyLoadingError  # noqa: PLC0415
+    params = {"login_host": "127.0.0.1", "login_port": 6379}
+    for error in (BusyLoadingError("Redis is loading the dataset in memory"),
+                  ResponseError("LOADING Redis is loading the dataset in memory")):
+        assert explain_error(params, "read persistence", error).startswith(
+            "cannot read persistence on Redis at 127.0.0.1:6379: LOADING: Redis is still loading its dataset from "
+            "disk; wait until it has loaded and run again (the server said: ")

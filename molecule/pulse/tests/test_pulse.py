@@ -372,8 +372,8 @@ def invocations():
 
 
 def said(result):
-    """The run's output as one line, single-spaced, with the callback's escaped quotes undone."""
-    return result.text.replace("\\'", "'")
+    """The run's output as one line, single-spaced, with the callback's escaped quotes undone (\\' and YAML's '')."""
+    return result.text.replace("\\'", "'").replace("''", "'")
 
 
 def recap_changed(result):
@@ -715,6 +715,30 @@ def test_verify_names_the_cause_when_redis_is_down(users):
     assert "cannot read persistence on Redis at 127.0.0.1:6379: connection refused (is redis-server running" \
         in result.text
     wait_ready()
+    assert found_by_pulse() == 1000
+
+
+def test_verify_names_misconf_when_redis_cannot_save(users):
+    redis_cli = "redis-cli --no-auth-warning -a %s " % os.environ["REDIS_PASSWORD"]
+    sh("chmod 0550 /var/lib/redis && %s BGSAVE" % redis_cli)
+    try:
+        deadline = time.monotonic() + 30
+        while "rdb_last_bgsave_status:err" not in sh(redis_cli + "INFO persistence").stdout:
+            assert time.monotonic() < deadline, "the save did not fail"
+            time.sleep(0.5)
+        result = playbook("verify.yml")
+    finally:
+        sh("chmod 0750 /var/lib/redis && %s BGSAVE" % redis_cli)
+    assert result.returncode != 0
+    text = said(result)
+    assert "FAIL canary user linked failed (the cause is below)" in text
+    assert "MISCONF: Redis refuses writes until a background save succeeds" in text
+    assert "cannot create sessions with Pulse's code: MISCONF Redis is configured to save RDB snapshots" in text
+    assert "Replacement index" not in text
+    deadline = time.monotonic() + 30
+    while "rdb_last_bgsave_status:ok" not in sh(redis_cli + "INFO persistence").stdout:
+        assert time.monotonic() < deadline, "the save after the repair did not succeed"
+        time.sleep(0.5)
     assert found_by_pulse() == 1000
 
 
