@@ -53,11 +53,14 @@ def test_ansible_cfg_points_at_the_project():
     ({"redis_requirepass": "short"}, "redis_requirepass is too short or holds spaces, quotes or backslashes"),
     ({"redis_requirepass": 'with "quotes" and spaces 0123'},
      "redis_requirepass is too short or holds spaces, quotes or backslashes"),
-    ({"redis_save_rules": ["900 1", "300"]}, "redis_save_rules has invalid rules ['300']"),
-    ({"redis_save_rules": ["900 -1", "abc 1", "60 10000"]}, "redis_save_rules has invalid rules ['900 -1', 'abc 1']"),
+    ({"redis_save_rules": ["900 1", "300"]}, 'redis_save_rules has invalid rules ["300"]'),
+    ({"redis_save_rules": ["900 -1", "abc 1", "60 10000"]}, 'redis_save_rules has invalid rules ["900 -1", "abc 1"]'),
     ({"redis_maxmemory": "lots"}, 'redis_maxmemory is "lots": use bytes or a number with k, kb, m, mb, g or gb'),
-    ({"redis_data_dir": "relative/dir"}, "redis_data_dir is relative/dir: give an absolute path"),
-    ({"redis_bind": ["10.0.0.5"]}, "redis_bind is ['10.0.0.5']: add 127.0.0.1 (or ::1)"),
+    ({"redis_data_dir": "relative/dir"}, 'redis_data_dir is "relative/dir": give an absolute path'),
+    ({"redis_bind": ["10.0.0.5"]}, 'redis_bind is ["10.0.0.5"]: add 127.0.0.1 (or ::1)'),
+    ({"redis_port": "70000"}, "redis_port is 70000: a TCP port is 1 to 65535"),
+    ({"redis_maxmemory_policy": "allkeys-lru"}, "redis_maxmemory_policy is allkeys-lru: only noeviction keeps every"),
+    ({"redis_appendonly": "false"}, "redis_appendonly is false (no AOF"),
 ])
 def test_bad_input_fails_in_validation_before_any_change(extra, message):
     result = converge(**extra)

@@ -221,7 +221,8 @@ def test_a_redis_error_in_a_walk_fails_with_its_cause_and_deletes_nothing(mixed)
     before = snapshot(client)
     result = run_module("pulse_session_cleanup", dict(args, login_user="noscan", login_password="noscan-pass"))
     assert result["failed"] is True
-    assert result["msg"].startswith("cannot walk the sessions on Redis at 127.0.0.1:%d: the server answered: "
+    assert result["msg"].startswith("cannot walk the sessions on Redis at 127.0.0.1:%d: NOPERM: the Redis user may "
+                                    "not run this command or touch these keys (its ACL) (the server said: "
                                     % args["login_port"]), result["msg"]
     assert "scan" in result["msg"].lower() and "noscan-pass" not in json.dumps(result)
     assert snapshot(client) == before

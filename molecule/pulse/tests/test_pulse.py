@@ -662,6 +662,63 @@ def test_bad_input_is_refused_before_the_host_changes(users, settings, message):
     assert "pass@word/0123456789abc" not in result.text
 
 
+def host_state():
+    """Everything a refused run must leave as it was: files, Redis's running settings and users, kernel settings,
+    and each service's invocation (a restart makes a new one)."""
+    redis_cli = "redis-cli --no-auth-warning -a %s " % os.environ["REDIS_PASSWORD"]
+    return {
+        "files": sh("sha256sum /etc/redis/redis.conf /etc/redis/pulse-live.conf %s /etc/pulse/keys.fingerprint %s "
+                    "/etc/systemd/system/pulse.service" % (ENV_FILE, RECORD)).stdout,
+        "config": sorted(sh(redis_cli + "CONFIG GET '*'").stdout.splitlines()),
+        "acl": sh(redis_cli + "ACL LIST").stdout,
+        "sysctl": sh("sysctl -n vm.overcommit_memory").stdout,
+        "services": invocations(),
+        "release": current_release(),
+    }
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"redis_port": "70000"}, "redis_port is 70000: a TCP port is 1 to 65535"),
+    ({"redis_maxmemory_policy": "allkeys-lru"}, "redis_maxmemory_policy is allkeys-lru: only noeviction keeps every"),
+    ({"redis_save_rules": []}, "redis_save_rules is [] (no snapshots): this weakens what keeps sessions on disk."),
+    ({"redis_rdbchecksum": "no"}, "redis_rdbchecksum is false (a damaged dump.rdb would load without error)"),
+    ({"redis_appendonly": "false"}, "set redis_accept_weaker_durability: true to accept it on purpose"),
+    ({"redis_bind": ["10.0.0.5"]}, 'redis_bind is ["10.0.0.5"]: add 127.0.0.1 (or ::1)'),
+    ({"redis_save_timeout": "soon"}, "redis_save_timeout"),
+])
+def test_settings_redis_would_refuse_or_that_cost_sessions_change_nothing_on_the_host(users, settings, message):
+    before = host_state()
+    result = playbook("site.yml", settings)
+    assert result.returncode != 0
+    assert message in result.text, result.text[-3000:]
+    assert host_state() == before
+    # Refused in the pre-flight, before the Redis play.
+    assert "PLAY [Provision Redis" not in result.stdout and "PLAY [Provision" not in result.stdout
+
+
+def test_values_given_as_strings_are_used_as_their_types(users):
+    before = host_state()
+    result = playbook("site.yml", "-e", "redis_save_timeout=600", "-e", "redis_tune_kernel=false",
+                      "-e", "pulse_ready_timeout=90")
+    assert result.returncode == 0, result.text[-3000:]
+    assert recap_changed(result) == 0 and host_state() == before
+
+
+def test_a_redis_port_held_by_another_program_is_refused(users):
+    before = host_state()
+    sh("systemd-run --unit squatter-6390 python3 -c \"import socket, time; s = socket.socket(); "
+       "s.bind(('127.0.0.1', 6390)); s.listen(); time.sleep(600)\"")
+    try:
+        time.sleep(1)
+        result = playbook("site.yml", {"redis_port": 6390})
+    finally:
+        sh("systemctl stop squatter-6390", check=False)
+    assert result.returncode != 0
+    assert re.search(r"Port 6390 \(redis_port\) is held by python3 pid \d+, not by Redis", result.text)
+    after = host_state()
+    assert after == before
+
+
 def test_a_corrupt_archive_or_one_of_another_commit_is_refused(users, workdir):
     before = (pulse_pid(), current_release(), sh("sha256sum %s" % ENV_FILE).stdout)
     corrupt = Path(workdir) / "corrupt.tar.gz"
