@@ -34,6 +34,18 @@ def test_config_files_are_closed_to_others(host, path):
     assert (conf.user, conf.group, conf.mode) == ("root", "redis", 0o640)
 
 
+def test_etc_redis_stays_roots_through_debians_own_scripts(host):
+    """Debian makes /etc/redis redis:redis 2770 (the redis user could replace redis.conf) and reapplies it when
+    the package is configured; the statoverrides the role records keep it root's."""
+    overrides = host.check_output("dpkg-statoverride --list | grep /etc/redis").splitlines()
+    assert sorted(overrides) == ["root redis 640 /etc/redis/redis.conf", "root redis 750 /etc/redis"]
+    host.check_output("DEBIAN_FRONTEND=noninteractive dpkg-reconfigure redis-tools 2>&1")
+    etc = host.file("/etc/redis")
+    assert (etc.user, etc.group, etc.mode) == ("root", "redis", 0o750)
+    assert host.run("runuser -u redis -- touch /etc/redis/planted").rc != 0
+    assert host.run("runuser -u redis -- cat /etc/redis/redis.conf").rc == 0
+
+
 def test_password_is_in_the_live_file_only(host):
     assert host.file("/etc/redis/pulse-live.conf").contains("^requirepass ")
     assert not host.file("/etc/redis/redis.conf").contains("requirepass")
