@@ -110,6 +110,7 @@ lint: venv
 	ruff check library module_utils doc_fragments filter_plugins connection_plugins lookup_plugins tests bench molecule
 	ansible-doc -t connection podman_exec >/dev/null
 	ansible-doc -t lookup pulse_vault >/dev/null
+	ansible-doc -t lookup pulse_run >/dev/null
 	ansible-lint --profile production --strict
 	for m in $(basename $(notdir $(wildcard library/*.py))); do \
 	    ansible-doc -M library $$m >/dev/null || { echo "ansible-doc cannot render $$m"; exit 1; }; \

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tarfile
 import tempfile
@@ -433,6 +434,62 @@ def test_the_restart_proof_runs_on_request_and_after_a_change_to_what_pulse_rest
     assert back.returncode == 0, back.text[-3000:]
     assert "restart proof: run now, changed since the last proof: pulse.service" in back.text
     assert found_by_pulse() == 1000
+
+
+LOCK = "/var/lib/pulse-ops/run.lock"
+
+
+def write_lock(controller, boot_id, pid, started):
+    record = {"run": {"controller": controller, "boot_id": boot_id, "pid": pid, "started": started, "user": "alice",
+                      "id": "%s-%s-%d-%d" % (controller, boot_id[:8], pid, started)},
+              "playbook": "Switch Pulse back to the previous release", "since": "2026-12-03T10:00:00Z"}
+    podman("exec", "-i", HOST, "bash", "-c", "umask 077; mkdir -p /var/lib/pulse-ops; cat > " + LOCK,
+           input=json.dumps(record))
+    return record["run"]["id"]
+
+
+def test_one_run_at_a_time_changes_the_host(users):
+    first = subprocess.Popen(["ansible-playbook", "playbooks/site.yml", "-i", str(INVENTORY)], cwd=PROJECT,
+                             env=dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg")),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while sh("test -s " + LOCK, check=False).returncode != 0:
+            assert time.monotonic() < deadline and first.poll() is None, "the first run took no lock"
+            time.sleep(0.5)
+        second = playbook("verify.yml")
+        assert second.returncode != 0
+        assert re.search(r"Another pulse-ops run holds the lock on %s \(%s\), started with the play \"Check "
+                         r"Pulse's secrets .*, pid %d, since .*; its ansible-playbook process \(pid %d\) still "
+                         r"runs. Nothing was changed." % (HOST, LOCK, first.pid, first.pid), said(second)), \
+            said(second)[-2000:]
+    finally:
+        output, _ = first.communicate(timeout=900)
+    assert first.returncode == 0, output[-3000:]
+    assert sh("test -e " + LOCK, check=False).returncode != 0, "site.yml left its lock"
+
+
+def test_a_lock_whose_run_ended_is_taken_over_and_another_controllers_is_broken_only_on_request(users):
+    # A run of this controller that died (its process is gone): taken over, saying so.
+    with open("/proc/sys/kernel/random/boot_id") as handle:
+        boot_id = handle.read().strip()
+    write_lock(socket.gethostname(), boot_id, 4194000, 1)
+    taken = playbook("verify.yml")
+    assert taken.returncode == 0, taken.text[-3000:]
+    assert "Took over the run lock on %s from the run started with the play" % HOST in said(taken)
+    assert "its ansible-playbook process (pid 4194000) has ended" in said(taken)
+    # A run of another controller cannot be judged from here: refused, then broken by its id.
+    run_id = write_lock("ops-laptop", "0f0f0f0f-boot", 4242, 1)
+    before = host_state()
+    refused = playbook("verify.yml")
+    assert refused.returncode != 0 and host_state() == before
+    assert ("it runs from another controller (ops-laptop). Nothing was changed. Wait for it to end and run again. "
+            "If you know that run is over (its connection was lost), run again with -e pulse_ops_break_lock=%s."
+            % run_id) in said(refused)
+    broken = playbook("verify.yml", "-e", "pulse_ops_break_lock=" + run_id)
+    assert broken.returncode == 0, broken.text[-3000:]
+    assert "broken on request" in said(broken)
+    assert sh("test -e " + LOCK, check=False).returncode != 0
 
 
 def redis_listens_on():
