@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Time `playbooks/site.yml` on a fresh sandbox-like container and its
-# idempotent re-run, RUNS times each (default 3), then Pulse's restart until
+# idempotent re-run (changed=0, and no service restarted: systemd's InvocationID
+# unchanged), RUNS times each (default 3), then Pulse's restart until
 # ready (`pulse restart`, RESTARTS times, default 5), and print the medians.
 # The real upstream Pulse from PULSE_ARCHIVE, with the controller's build
 # cache warm (bench/build.sh times cold and warm builds). Uses its own
@@ -56,13 +57,19 @@ converge() {  # prints wall seconds; fails if the play fails
     python3 -c "print(round($end - $start, 1))"
 }
 
+invocations() {  # systemd's InvocationID of each service: a (re)start makes a new one
+    podman exec "$NAME" systemctl show -p InvocationID --value redis-server pulse pulse-devtools-guard
+}
+
 fresh=() rerun=()
 for i in $(seq 1 "$RUNS"); do
     podman rm -f "$NAME" >/dev/null 2>&1 || true
     PULSE_SANDBOX=$NAME scripts/sandbox.sh up >/dev/null
     fresh+=("$(converge "$OUT/fresh-$i.log")")
+    before=$(invocations)
     rerun+=("$(converge "$OUT/rerun-$i.log")")
     grep -q 'changed=0 ' "$OUT/rerun-$i.log" || { echo "re-run $i changed something: $OUT/rerun-$i.log" >&2; exit 1; }
+    [ "$(invocations)" = "$before" ] || { echo "re-run $i restarted a service: $OUT/rerun-$i.log" >&2; exit 1; }
     echo "run $i: fresh converge ${fresh[-1]} s, idempotent re-run ${rerun[-1]} s"
 done
 
