@@ -76,7 +76,7 @@ def coerce(variables, role):
     """(settings, problems): each option converted to its declared type, or a problem naming it."""
     settings, problems = {}, []
     for name, spec in sorted(role_options(role).items()):
-        value = variables.get(name, spec.get("default")) if isinstance(variables, dict) else spec.get("default")
+        value = variables.get(name, spec.get("default"))
         kind = spec.get("type", "str")
         if value is None:
             settings[name] = None
