@@ -52,6 +52,24 @@ def run_module(name, args, check_mode=False, diff=False):
     return result
 
 
+_CALL_PLUGIN = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("plugin", sys.argv[1])
+plugin = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(plugin)
+print(json.dumps(getattr(plugin, sys.argv[2])(*json.loads(sys.argv[3]))))
+"""
+
+
+def call_plugin(path, function, *args):
+    """Call function(*args) of a controller plugin (lookup_plugins/...) in a process of its own, and return its
+    JSON-able result. Importing controller code here would put the test process in Ansible's controller mode,
+    where modules' warnings no longer reach their results (other tests assert them)."""
+    result = subprocess.run([sys.executable, "-c", _CALL_PLUGIN, str(ROOT / path), function, json.dumps(args)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

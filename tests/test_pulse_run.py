@@ -1,27 +1,14 @@
 """lookup_plugins/pulse_run.py: this run's identity, and whether a recorded run still runs."""
 
-import json
 import os
 import socket
 import subprocess
-import sys
 
-from conftest import ROOT
-
-# Controller code, run in a process of its own (see test_pulse_vault.py).
-JUDGE = """
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("pulse_run", sys.argv[1])
-plugin = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(plugin)
-print(json.dumps(plugin.judge(json.loads(sys.argv[2]))))
-"""
+from conftest import call_plugin
 
 
 def judge(run):
-    result = subprocess.run([sys.executable, "-c", JUDGE, str(ROOT / "lookup_plugins" / "pulse_run.py"),
-                             json.dumps(run)], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout)
+    return call_plugin("lookup_plugins/pulse_run.py", "judge", run)
 
 
 def boot_id():
